@@ -1,0 +1,163 @@
+"""Child processes of the local test bed: started, watched, logged and stopped one by one.
+
+`ManagedProcess` runs one binary (etcd, kube-apiserver, moto) in its own session so a Ctrl-C
+at the terminal reaches only the parent, writes its output to `<log_dir>/<name>.log`, waits for
+readiness while noticing an early death, and stops exactly the process it started. Leftovers
+are stopped when the interpreter exits. `controlplane` and `moto_server` build on it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+_LOG_TAIL_BYTES = 64 * 1024
+
+_running: set[ManagedProcess] = set()
+_running_lock = threading.Lock()
+
+
+class ProcessError(RuntimeError):
+    """A managed process died or did not become ready; the message carries its log tail."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ManagedProcess:
+    """One child process with a log file; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str | os.PathLike[str]],
+        log_dir: pathlib.Path,
+        env: Mapping[str, str] | None = None,
+        cwd: pathlib.Path | None = None,
+    ) -> None:
+        """`env` is the child's whole environment (None inherits ours)."""
+        self.name = name
+        self.argv = [os.fspath(a) for a in argv]
+        self.log_file = log_dir / f"{name}.log"
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"<ManagedProcess {self.name} pid={self.pid} alive={self.alive()}>"
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen is not None else None
+
+    def start(self) -> None:
+        if self.alive():
+            raise ProcessError(f"{self.name} is already running (pid {self.pid})")
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "wb") as log:
+            try:
+                self._popen = subprocess.Popen(
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise ProcessError(f"could not start {self.name} ({self.argv[0]}): {exc}") from exc
+        with _running_lock:
+            _running.add(self)
+
+    def alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after `timeout` seconds; reaps the child. Idempotent."""
+        popen = self._popen
+        if popen is None:
+            return
+        try:
+            if popen.poll() is None:
+                popen.send_signal(signal.SIGTERM)
+                try:
+                    popen.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    popen.kill()
+                    popen.wait()
+        finally:
+            with _running_lock:
+                _running.discard(self)
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            with open(self.log_file, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - _LOG_TAIL_BYTES))
+                data = f.read()
+        except FileNotFoundError:
+            return ""
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+    def failure(self, message: str) -> ProcessError:
+        """An error naming this process, its state and the end of its log."""
+        state = "running" if self.alive() else f"exited with code {self.returncode}"
+        tail = self.log_tail() or "(empty)"
+        return ProcessError(
+            f"{self.name}: {message} (pid {self.pid}, {state}); log {self.log_file}, last lines:\n"
+            f"{tail}"
+        )
+
+    def wait_ready(
+        self,
+        probe: Callable[[], bool],
+        timeout: float,
+        what: str = "ready",
+        interval: float = 0.1,
+    ) -> None:
+        """Poll `probe` until it returns True; raise with the log tail on death or timeout.
+
+        Exceptions from `probe` count as "not yet"; the last one is reported on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        last_error: BaseException | None = None
+        while True:
+            if not self.alive():
+                raise self.failure(f"exited before it was {what}")
+            try:
+                if probe():
+                    return
+                last_error = None
+            except Exception as exc:
+                last_error = exc
+            if time.monotonic() >= deadline:
+                reason = f"; last probe error: {last_error!r}" if last_error else ""
+                raise self.failure(f"not {what} after {timeout:.0f}s{reason}")
+            time.sleep(interval)
+
+
+def _stop_leftovers() -> None:
+    with _running_lock:
+        leftovers: list[ManagedProcess] = list(_running)
+    for proc in leftovers:
+        proc.stop(timeout=5.0)
+
+
+atexit.register(_stop_leftovers)

@@ -1,0 +1,80 @@
+"""Types shared by every kind: references, conditions, the status base, the seed's error object.
+
+Imported by the per-kind model modules; imports nothing but pydantic and the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pydantic
+
+from fleetyard.models import validation
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class Model(pydantic.BaseModel):
+    """Base of every API type: seed field names verbatim, unknown fields refused."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class LocalObjectReference(Model):
+    name: str = pydantic.Field(min_length=1, max_length=253, pattern=validation.K8S_NAME_PATTERN,
+                               description="Name of an object in the same namespace.")
+
+
+class SecretKeySelector(Model):
+    name: str = pydantic.Field(min_length=1, max_length=253, pattern=validation.K8S_NAME_PATTERN,
+                               description="Name of a Secret in the same namespace.")
+    key: str = pydantic.Field("value", min_length=1, max_length=253, description="Key in the Secret's data.")
+
+
+class Condition(Model):
+    """A standard Kubernetes condition (metav1.Condition)."""
+
+    type: str = pydantic.Field(min_length=1, max_length=316)
+    status: ConditionStatus
+    reason: str = pydantic.Field(min_length=1, max_length=1024)
+    message: str = pydantic.Field("", max_length=32768)
+    lastTransitionTime: str
+    observedGeneration: int | None = pydantic.Field(None, ge=0)
+
+
+class Access(Model):
+    teams: list[str] = pydantic.Field(default_factory=list, max_length=100,
+                                      description="Names of Team resources in this namespace whose members may use the cluster.")
+
+
+class IacState(Model):
+    projectName: str | None = None
+    stackName: str | None = None
+
+
+class ErrorDetails(Model):
+    retryable: bool | None = None
+    retryAfter: int | None = None
+    fieldErrors: dict[str, str] | None = None
+    requestId: str | None = None
+    causedBy: str | None = None
+
+
+class ErrorObject(Model):
+    """The seed's error object, used by Operations and REST error responses."""
+
+    code: str
+    message: str
+    errorType: str | None = None
+    details: ErrorDetails | None = None
+
+
+class StatusBase(Model):
+    """What every status carries: the seed id, observedGeneration, conditions, Kopf's progress."""
+
+    id: str | None = pydantic.Field(None, description="The seed's 10-character id, assigned once.")
+    observedGeneration: int | None = None
+    conditions: list[Condition] = pydantic.Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
+    kopf: dict[str, Any] | None = pydantic.Field(None, description="Handler progress kept by Kopf.")

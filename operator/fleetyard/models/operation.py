@@ -1,0 +1,97 @@
+"""The Operation kind: one unit of long-running work (a Pulumi run, a catalog query) on a target.
+
+Seed entity `operation`. Owned by its target; the runner fills status.progress/result/error.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+
+from fleetyard.models import common
+
+OperationType = Literal["provision", "update", "destroy", "refresh", "listInstanceTypes"]
+OperationPhase = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class ResourceRef(common.Model):
+    kind: Literal["Connection", "Network", "ProvisionedCluster", "Cluster"]
+    name: str = pydantic.Field(min_length=1, max_length=253)
+
+
+class OperationSpec(common.Model):
+    operation: OperationType = pydantic.Field(json_schema_extra={"x-kubernetes-validations": [
+        {"rule": "self == oldSelf", "message": "operation is immutable"}]})
+    resourceType: Literal["connection", "network", "externalCluster", "cluster"]
+    resourceRef: ResourceRef = pydantic.Field(json_schema_extra={"x-kubernetes-validations": [
+        {"rule": "self == oldSelf", "message": "resourceRef is immutable"}]})
+    resourceId: str | None = None
+    memberId: str | None = pydantic.Field(None, description="Who asked for the work.")
+
+
+class ResourceProgress(common.Model):
+    urn: str
+    type: str
+    name: str
+    operation: str
+    status: str
+    duration: float | None = None
+
+
+class ProgressSummary(common.Model):
+    total: int = 0
+    pending: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    unchanged: int = 0
+
+
+class Progress(common.Model):
+    stage: str | None = None
+    message: str | None = None
+    resources: list[ResourceProgress] = pydantic.Field(default_factory=list)
+    summary: ProgressSummary | None = None
+
+
+class InstanceTypeItem(common.Model):
+    provider: str
+    instanceType: str
+    vCpus: int
+    memoryMiB: int
+    architecture: str
+    gpuCount: int
+    instanceFamily: str
+    maxPods: int
+    group: str
+    allocatableMilliCpu: int
+
+
+class InstanceTypeMetadata(common.Model):
+    provider: str
+    systemPodsPerNode: int
+    systemPodsPerSystemNode: int
+    systemPodsFixed: int
+    systemPodsPerNodeMargin: int
+    systemPodsFixedMargin: int
+    systemMilliCPUPerNode: int
+    systemMilliCPUFixed: int
+    karpenterMilliCPUPerReplica: int
+    karpenterReplicas: int
+
+
+class OperationResult(common.Model):
+    items: list[InstanceTypeItem] = pydantic.Field(default_factory=list)
+    metadata: InstanceTypeMetadata | None = None
+
+
+class OperationStatus(common.StatusBase):
+    status: OperationPhase | None = None
+    progress: Progress | None = None
+    result: OperationResult | None = None
+    error: common.ErrorObject | None = None
+    startedAt: str | None = None
+    completedAt: str | None = None
+    heartbeatAt: str | None = None
+    operatorInstance: str | None = None
