@@ -1,0 +1,67 @@
+"""The `fleetyard` command: operator, crds, and the local environment (dev up/down/env)."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+
+def _crds(args: argparse.Namespace) -> int:
+    from fleetyard import crdgen
+
+    out = pathlib.Path(args.out)
+    if args.check:
+        stale = [crdgen.file_name(d) for d in crdgen.all_crds()
+                 if not (out / crdgen.file_name(d)).exists()
+                 or (out / crdgen.file_name(d)).read_text() != crdgen.render(d)]
+        if stale:
+            print(f"CRDs in {out} differ from the models: {', '.join(stale)}; run `fleetyard crds`", file=sys.stderr)
+            return 1
+        return 0
+    for path in crdgen.write(out):
+        print(path)
+    return 0
+
+
+def _operator(_: argparse.Namespace) -> int:
+    from fleetyard import operator_app, settings
+
+    operator_app.run(settings.Settings.from_env())
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from fleetyard.devenv import up
+
+    state = pathlib.Path(args.state_dir)
+    if args.dev_command == "up":
+        return up.up(state, detach=args.detach)
+    if args.dev_command == "down":
+        return up.down(state)
+    return up.print_env(state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fleetyard")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("operator", help="run the Kopf operator (handlers, webhooks, /healthz, /metrics)").set_defaults(
+        fn=_operator)
+    crds = sub.add_parser("crds", help="generate crds/*.yaml from the models")
+    crds.add_argument("--out", default="crds")
+    crds.add_argument("--check", action="store_true", help="fail if the files differ from the models")
+    crds.set_defaults(fn=_crds)
+    dev = sub.add_parser("dev", help="the local environment")
+    dev.add_argument("--state-dir", default=".fleetyard/dev")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
+    dev_up = dev_sub.add_parser("up", help="start control plane, moto and the operator; apply examples/")
+    dev_up.add_argument("--detach", action="store_true", help="return once the samples are applied")
+    dev_sub.add_parser("down", help="stop what `dev up --detach` started")
+    dev_sub.add_parser("env", help="print export lines for KUBECONFIG and the AWS endpoint")
+    dev.set_defaults(fn=_dev)
+    args = parser.parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

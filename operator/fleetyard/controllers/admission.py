@@ -1,0 +1,57 @@
+"""Admission webhooks served by the operator through Kopf's webhook server.
+
+Registered by `fleetyard.operator_app`. Mutating: the id label and createdBy/updatedBy from the
+request's userInfo. Validating: the id label is immutable; a ProvisionedCluster's Network must
+belong to the same Connection and region. The rules are in `admission_rules`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from fleetyard import conditions, metrics
+from fleetyard.controllers import admission_rules
+from fleetyard.kube import resources
+from fleetyard.models import kinds
+
+
+def _username(userinfo: Any) -> str:
+    return str((userinfo or {}).get("username") or "unknown")
+
+
+def _refuse(kind: kinds.Kind, message: str | None) -> None:
+    if message:
+        metrics.ADMISSION_REJECTIONS.labels(kind.kind).inc()
+        raise kopf.AdmissionError(message, code=422)
+
+
+def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
+    resource = (kinds.GROUP, kinds.VERSION, kind.plural)
+
+    @kopf.on.mutate(*resource, operations=["CREATE", "UPDATE"], id=f"stamp-{kind.singular}", registry=registry)
+    def stamp(body: Any, old: Any, operation: str, namespace: str, userinfo: Any, patch: kopf.Patch,
+              **_: Any) -> None:
+        meta = admission_rules.stamp(operation, old, dict(body), _username(userinfo), conditions.now(),
+                                     lambda id_: resources.id_in_use(kind, namespace, id_))
+        for section, values in meta.items():
+            for key, value in values.items():
+                patch.metadata[section][key] = value
+
+    @kopf.on.validate(*resource, operations=["CREATE", "UPDATE"], id=f"id-{kind.singular}", registry=registry)
+    def id_label(body: Any, old: Any, operation: str, namespace: str, **_: Any) -> None:
+        _refuse(kind, admission_rules.id_label_error(
+            operation, old, dict(body), lambda id_: resources.id_in_use(kind, namespace, id_)))
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    for kind in kinds.ALL:
+        _register_kind(registry, kind)
+
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kinds.PROVISIONED_CLUSTER.plural, operations=["CREATE", "UPDATE"],
+                      id="network-matches", registry=registry)
+    def network_matches(spec: Any, namespace: str, **_: Any) -> None:
+        network_name = (spec.get("networkRef") or {}).get("name")
+        network = resources.get_object(kinds.NETWORK, namespace, network_name) if network_name else None
+        _refuse(kinds.PROVISIONED_CLUSTER, admission_rules.network_connection_error(dict(spec), network))

@@ -1,0 +1,185 @@
+"""Verifying a Connection: external id -> AssumeRole -> account -> CloudFormation template version.
+
+Called by `fleetyard.controllers.connection`. The phases take their outside world as arguments
+(a Secret reader and a boto3 session), so they run in unit tests with fakes and in the operator
+for real. Messages name what to fix and never contain the external id or credentials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from fleetyard import conditions, connection_template
+from fleetyard.cloud import cloudformation, errors, secrets, sts
+from fleetyard.kube import resources
+from fleetyard.models import connection
+
+VERIFIED = "ConnectionVerified"
+TEMPLATE_SYNCED = "TemplateSynced"
+
+SecretReader = Callable[[str, str, str], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    phase: str  # active | failed
+    reason: str
+    message: str
+    retryable: bool = True
+    credentials_used: bool = False
+    template_synced: bool | None = None
+    template_message: str | None = None
+    request_id: str | None = None
+
+
+class Failed(Exception):
+    def __init__(self, reason: str, message: str, retryable: bool = True, credentials_used: bool = False,
+                 request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.outcome = Outcome("failed", reason, message, retryable, credentials_used, request_id=request_id)
+
+
+def read_external_id(namespace: str, config: connection.ConnectionProviderConfig, read_secret: SecretReader,
+                     base: boto3.Session) -> str:
+    if config.externalIdSecretRef is not None:
+        ref = config.externalIdSecretRef
+        try:
+            value = read_secret(namespace, ref.name, ref.key)
+        except resources.SecretProblem as exc:
+            raise Failed("ExternalIdSecretNotFound",
+                         f"{exc}: providerConfig.externalIdSecretRef must name the Secret holding the external id")
+        source = f"Secret {namespace}/{ref.name} key {ref.key!r}"
+    else:
+        arn = config.externalIdSecretArn or ""
+        try:
+            value = secrets.secret_string(base, arn)
+        except errors.CloudError as exc:
+            raise Failed("ExternalIdSecretNotFound",
+                         f"could not read the external id from Secrets Manager secret {arn} "
+                         f"(providerConfig.externalIdSecretArn): {exc.code}", exc.retryable, request_id=exc.request_id)
+        source = f"Secrets Manager secret {arn}"
+    if not value.strip():
+        raise Failed("ExternalIdEmpty", f"the external id in {source} is empty")
+    return value.strip()
+
+
+def assume(config: connection.ConnectionProviderConfig, external_id: str, connection_id: str,
+           base: boto3.Session) -> sts.AssumedRole:
+    try:
+        return sts.assume_role(base, config.roleArn, external_id, f"fleetyard-{connection_id}")
+    except errors.CloudError as exc:
+        denied = exc.code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId")
+        hint = ("check the role's trust policy names the fleetyard principal and that the external id matches"
+                if denied else "AWS did not answer as expected")
+        raise Failed("AssumeRoleFailed", f"the role {config.roleArn} could not be assumed ({exc.code}): {hint}",
+                     exc.retryable or denied, request_id=exc.request_id)
+
+
+def check_account(config: connection.ConnectionProviderConfig, role: sts.AssumedRole) -> None:
+    try:
+        account = sts.caller_account(role.session(config.region))
+    except errors.CloudError as exc:
+        raise Failed("IdentityCheckFailed", f"GetCallerIdentity with the assumed role failed ({exc.code})",
+                     exc.retryable, credentials_used=True, request_id=exc.request_id)
+    if account != config.accountId:
+        raise Failed("AccountMismatch", f"the assumed role belongs to account {account}, "
+                     f"not providerConfig.accountId {config.accountId}", False, credentials_used=True)
+
+
+def check_template(config: connection.ConnectionProviderConfig, role: sts.AssumedRole) -> tuple[bool | None, str]:
+    """(synced, message) about the stack that created the role."""
+    if not config.stackArn:
+        return None, "no providerConfig.stackArn given: the template version is not checked"
+    try:
+        stack = cloudformation.describe_stack(role.session(config.region), config.stackArn)
+    except errors.CloudError as exc:
+        raise Failed("StackCheckFailed", f"could not describe stack {config.stackArn} ({exc.code})",
+                     exc.retryable, credentials_used=True, request_id=exc.request_id)
+    if stack is None:
+        raise Failed("StackNotFound", f"the CloudFormation stack {config.stackArn} (providerConfig.stackArn) "
+                     "does not exist", True, credentials_used=True)
+    if not stack.status.endswith("_COMPLETE") or "ROLLBACK" in stack.status:
+        raise Failed("StackNotReady", f"the CloudFormation stack {stack.name} is {stack.status}", True,
+                     credentials_used=True)
+    version = stack.outputs.get(connection_template.VERSION_OUTPUT)
+    if version == connection_template.VERSION:
+        return True, f"stack {stack.name} is at template version {version}"
+    return False, (f"stack {stack.name} was created from template version {version or 'unknown'}; "
+                   f"update it to {connection_template.VERSION}")
+
+
+def verify(namespace: str, connection_id: str, spec: connection.ConnectionSpec, read_secret: SecretReader,
+           base: boto3.Session) -> Outcome:
+    config = spec.providerConfig
+    try:
+        external_id = read_external_id(namespace, config, read_secret, base)
+        role = assume(config, external_id, connection_id, base)
+        check_account(config, role)
+        synced, template_message = check_template(config, role)
+    except Failed as failure:
+        return failure.outcome
+    return Outcome("active", "Verified", f"assumed {config.roleArn} in account {config.accountId}",
+                   credentials_used=True, template_synced=synced, template_message=template_message)
+
+
+def status_patch(status: dict[str, Any], outcome: Outcome, generation: int | None, now: str) -> dict[str, Any]:
+    """The status fields to write after a verification."""
+    conds = list(status.get("conditions") or [])
+    ok = outcome.phase == "active"
+    conds = conditions.set_condition(conds, VERIFIED, ok, outcome.reason, outcome.message, generation, now)
+    conds = conditions.set_condition(conds, conditions.READY, ok, outcome.reason, outcome.message, generation, now)
+    conds = conditions.set_condition(conds, conditions.RECONCILING, False, "Verified" if ok else "WaitingToRetry",
+                                     "" if ok else "verification will be retried", generation, now)
+    conds = conditions.set_condition(conds, conditions.STALLED, not ok and not outcome.retryable, outcome.reason,
+                                     "" if ok or outcome.retryable else outcome.message, generation, now)
+    patch: dict[str, Any] = {
+        "status": outcome.phase,
+        "statusMessage": outcome.message,
+        "lastVerifiedAt": now,
+        "observedGeneration": generation,
+    }
+    if outcome.credentials_used:
+        patch["lastUsedAt"] = now
+    if outcome.template_synced is not None or outcome.template_message is not None:
+        conds = conditions.set_condition(
+            conds, TEMPLATE_SYNCED, "Unknown" if outcome.template_synced is None else outcome.template_synced,
+            "NoStack" if outcome.template_synced is None else ("InSync" if outcome.template_synced else "Outdated"),
+            outcome.template_message or "", generation, now)
+        patch["templateSyncMessage"] = outcome.template_message
+        if outcome.template_synced:
+            patch["templateSyncedAt"] = now
+    patch["conditions"] = conds
+    return patch
+
+
+def transition_event(previous_phase: str | None, previous_reason: str | None,
+                     outcome: Outcome) -> tuple[str, str, str] | None:
+    """(type, reason, message) of the Event to post, or None when nothing changed."""
+    if previous_phase == outcome.phase and (outcome.phase == "active" or previous_reason == outcome.reason):
+        return None
+    if outcome.phase == "active":
+        return "Normal", "Verified", f"Connection is active: {outcome.message}"
+    return "Warning", outcome.reason, f"Connection verification failed: {outcome.message}"
+
+
+def _age(timestamp: str | None, now: datetime.datetime) -> float | None:
+    if not timestamp:
+        return None
+    then = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return (now - then).total_seconds()
+
+
+def is_due(status: dict[str, Any], generation: int | None, now: datetime.datetime,
+           verify_interval: float, retry_interval: float) -> bool:
+    """Whether a timer tick should verify again: spec changed, never verified, or interval elapsed."""
+    if status.get("observedGeneration") != generation:
+        return True
+    age = _age(status.get("lastVerifiedAt"), now)
+    if age is None:
+        return True
+    return age >= (verify_interval if status.get("status") == "active" else retry_interval)

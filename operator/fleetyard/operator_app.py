@@ -1,0 +1,63 @@
+"""The operator process behind `fleetyard operator`: Kopf with every handler, webhooks, health and metrics.
+
+Called by `fleetyard.cli`. Builds a private Kopf registry from the controller modules, configures
+Kopf (progress in status, our finalizer name, the webhook server and its managed configurations,
+peering), starts the Prometheus endpoint and runs until stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+import prometheus_client
+
+from fleetyard import settings as settings_mod
+from fleetyard.controllers import admission, connection, identity
+
+FINALIZER = "fleetyard.io/finalizer"
+WEBHOOK_CONFIGURATION = "fleetyard.io"
+
+
+def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    identity.register(registry)
+    connection.register(registry, cfg)
+    admission.register(registry)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        apply_kopf_settings(settings, cfg)
+
+    return registry
+
+
+def apply_kopf_settings(settings: kopf.OperatorSettings, cfg: settings_mod.Settings) -> None:
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
+    settings.persistence.finalizer = FINALIZER
+    settings.posting.level = logging.INFO
+    settings.peering.name = cfg.peering_name
+    settings.peering.standalone = cfg.standalone
+    settings.watching.server_timeout = 300
+    settings.admission.server = kopf.WebhookServer(
+        addr=cfg.listen_address if cfg.webhook_host in ("127.0.0.1", "localhost") else "0.0.0.0",
+        port=cfg.webhook_port, host=cfg.webhook_host,
+        certfile=cfg.webhook_cert, pkeyfile=cfg.webhook_key, cafile=cfg.webhook_ca)
+    settings.admission.managed = WEBHOOK_CONFIGURATION
+
+
+def run(cfg: settings_mod.Settings) -> None:
+    if cfg.log_json:
+        kopf.configure(log_format=kopf.LogFormat.JSON)
+    else:
+        kopf.configure(log_format=kopf.LogFormat.FULL)
+    prometheus_client.start_http_server(cfg.metrics_port, addr=cfg.listen_address)
+    kopf.run(
+        registry=build_registry(cfg),
+        clusterwide=True,
+        standalone=cfg.standalone,
+        peering_name=cfg.peering_name,
+        liveness_endpoint=f"http://{cfg.listen_address}:{cfg.health_port}/healthz",
+        identity=cfg.instance,
+    )

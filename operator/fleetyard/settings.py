@@ -1,0 +1,58 @@
+"""Operator settings: one frozen object, read from the environment once by the CLI and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    connection_verify_interval: float = 600.0
+    connection_retry_interval: float = 30.0
+    timer_tick: float = 10.0
+    listen_address: str = "127.0.0.1"
+    health_port: int = 8080
+    metrics_port: int = 9090
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 9443
+    webhook_cert: str | None = None
+    webhook_key: str | None = None
+    webhook_ca: str | None = None
+    peering_name: str = "fleetyard"
+    standalone: bool = False
+    instance: str = dataclasses.field(default_factory=socket.gethostname)
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        d = cls()
+        return cls(
+            connection_verify_interval=_float(env, "FLEETYARD_CONNECTION_VERIFY_INTERVAL", d.connection_verify_interval),
+            connection_retry_interval=_float(env, "FLEETYARD_CONNECTION_RETRY_INTERVAL", d.connection_retry_interval),
+            timer_tick=_float(env, "FLEETYARD_TIMER_TICK", d.timer_tick),
+            listen_address=env.get("FLEETYARD_LISTEN_ADDRESS", d.listen_address),
+            health_port=int(_float(env, "FLEETYARD_HEALTH_PORT", d.health_port)),
+            metrics_port=int(_float(env, "FLEETYARD_METRICS_PORT", d.metrics_port)),
+            webhook_host=env.get("FLEETYARD_WEBHOOK_HOST", d.webhook_host),
+            webhook_port=int(_float(env, "FLEETYARD_WEBHOOK_PORT", d.webhook_port)),
+            webhook_cert=env.get("FLEETYARD_WEBHOOK_CERT") or None,
+            webhook_key=env.get("FLEETYARD_WEBHOOK_KEY") or None,
+            webhook_ca=env.get("FLEETYARD_WEBHOOK_CA") or None,
+            peering_name=env.get("FLEETYARD_PEERING", d.peering_name),
+            standalone=env.get("FLEETYARD_STANDALONE", "") in ("1", "true", "yes"),
+            instance=env.get("FLEETYARD_INSTANCE") or d.instance,
+            log_json=env.get("FLEETYARD_LOG_FORMAT", "json") == "json",
+        )
