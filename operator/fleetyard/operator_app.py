@@ -26,6 +26,10 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     connection.register(registry, cfg)
     admission.register(registry)
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_via_client(**kwargs)
+
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         apply_kopf_settings(settings, cfg)

@@ -36,8 +36,7 @@ def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
         meta = admission_rules.stamp(operation, old, dict(body), _username(userinfo), conditions.now(),
                                      lambda id_: resources.id_in_use(kind, namespace, id_))
         for section, values in meta.items():
-            for key, value in values.items():
-                patch.metadata[section][key] = value
+            patch.setdefault("metadata", {}).setdefault(section, {}).update(values)
 
     @kopf.on.validate(*resource, operations=["CREATE", "UPDATE"], id=f"id-{kind.singular}", registry=registry)
     def id_label(body: Any, old: Any, operation: str, namespace: str, **_: Any) -> None:

@@ -24,7 +24,7 @@ def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
         if not ids.is_valid(label):
             label = ids.first_valid([status.get("id")]) or ids.new_id(
                 lambda id_: resources.id_in_use(kind, namespace, id_))
-            patch.metadata["labels"][kinds.ID_LABEL] = label
+            patch.setdefault("metadata", {}).setdefault("labels", {})[kinds.ID_LABEL] = label
         if status.get("id") != label:
             patch.status["id"] = label
 

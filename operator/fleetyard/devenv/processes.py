@@ -3,7 +3,7 @@
 `ManagedProcess` runs one binary (etcd, kube-apiserver, moto) in its own session so a Ctrl-C
 at the terminal reaches only the parent, writes its output to `<log_dir>/<name>.log`, waits for
 readiness while noticing an early death, and stops exactly the process it started. Leftovers
-are stopped when the interpreter exits. `controlplane` and `moto_server` build on it.
+are stopped, newest first, when the interpreter exits. `controlplane` and `moto_server` build on it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 _LOG_TAIL_BYTES = 64 * 1024
 
-_running: set[ManagedProcess] = set()
+_running: dict[ManagedProcess, None] = {}
 _running_lock = threading.Lock()
 
 
@@ -83,7 +83,7 @@ class ManagedProcess:
             except OSError as exc:
                 raise ProcessError(f"could not start {self.name} ({self.argv[0]}): {exc}") from exc
         with _running_lock:
-            _running.add(self)
+            _running[self] = None
 
     def alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
@@ -103,7 +103,7 @@ class ManagedProcess:
                     popen.wait()
         finally:
             with _running_lock:
-                _running.discard(self)
+                _running.pop(self, None)
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -156,7 +156,7 @@ class ManagedProcess:
 def _stop_leftovers() -> None:
     with _running_lock:
         leftovers: list[ManagedProcess] = list(_running)
-    for proc in leftovers:
+    for proc in reversed(leftovers):
         proc.stop(timeout=5.0)
 
 

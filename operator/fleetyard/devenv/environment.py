@@ -1,0 +1,99 @@
+"""The whole local environment: control plane, moto, CRDs, and the operator, started and stopped together.
+
+Used by `fleetyard dev up` and by the pytest session fixtures (one environment per test run).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from typing import Any
+
+import kubernetes
+
+from fleetyard import crdgen
+from fleetyard.devenv import controlplane, moto_server, operator_process, processes
+from fleetyard.kube import apply as kube_apply
+from fleetyard.kube import client as kube_client
+from fleetyard.models import kinds
+
+PEERING = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "fleetyard"}}
+
+
+class Environment:
+    def __init__(self, state_dir: pathlib.Path, operator_env: dict[str, str] | None = None,
+                 access_control: bool = True) -> None:
+        self.state_dir = state_dir
+        self.control_plane = controlplane.ControlPlane(state_dir / "control-plane")
+        self.moto = moto_server.MotoServer(state_dir / "moto", access_control=access_control)
+        self.operator_env = dict(operator_env or {})
+        self.operator: processes.ManagedProcess | None = None
+        self._api: kubernetes.client.ApiClient | None = None
+
+    @property
+    def kubeconfig(self) -> pathlib.Path:
+        return self.control_plane.kubeconfig
+
+    @property
+    def api(self) -> kubernetes.client.ApiClient:
+        if self._api is None:
+            self._api = kube_client.client_for(str(self.kubeconfig))
+        return self._api
+
+    def aws_env(self) -> dict[str, str]:
+        return self.moto.env()
+
+    def start(self, with_operator: bool = True) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.control_plane.start()
+            self.moto.start()
+            self.install_crds()
+            if with_operator:
+                self.start_operator()
+        except BaseException:
+            self.stop()
+            raise
+
+    def install_crds(self) -> None:
+        docs = crdgen.all_crds()
+        kube_apply.apply(self.api, docs)
+        kube_apply.wait_crds_established(self.api, [d["metadata"]["name"] for d in docs])
+        kube_apply.apply(self.api, [PEERING])
+
+    def start_operator(self, timeout: float = 60) -> None:
+        self.operator, _ = operator_process.start(
+            self.state_dir, self.kubeconfig, self.control_plane.ca_file, self.control_plane.ca_key_file,
+            self.aws_env(), self.operator_env, timeout)
+        self.wait_for_webhooks(timeout)
+
+    def stop_operator(self) -> None:
+        if self.operator is not None:
+            self.operator.stop()
+            self.operator = None
+
+    def wait_for_webhooks(self, timeout: float) -> None:
+        """Until a dry-run create comes back stamped with an id by the mutating webhook."""
+        api = kubernetes.client.CustomObjectsApi(self.api)
+        kube_apply.ensure_namespace(self.api, "default")
+        probe: dict[str, Any] = {"apiVersion": kinds.API_VERSION, "kind": "Team",
+                                 "metadata": {"name": "webhook-probe"}, "spec": {"displayName": "probe"}}
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.operator is not None and not self.operator.alive():
+                raise self.operator.failure("exited while waiting for its webhooks")
+            try:
+                out = api.create_namespaced_custom_object(kinds.GROUP, kinds.VERSION, "default", "teams", probe,
+                                                          dry_run="All")
+                if kinds.ID_LABEL in (out["metadata"].get("labels") or {}):
+                    return
+            except kubernetes.client.ApiException:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the operator's admission webhooks did not start answering")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        self.stop_operator()
+        self.moto.stop()
+        self.control_plane.stop()
