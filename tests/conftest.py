@@ -1,0 +1,85 @@
+"""Shared fixtures: one local environment (apiserver + etcd + moto + operator) for the whole run,
+a fresh namespace per test, and small helpers to wait for what a user would wait for."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import kubernetes
+import pytest
+
+from fleetyard.devenv import environment
+from fleetyard.kube import apply as kube_apply
+from fleetyard.models import kinds
+
+T = TypeVar("T")
+
+OPERATOR_ENV = {
+    "FLEETYARD_TIMER_TICK": "1",
+    "FLEETYARD_CONNECTION_RETRY_INTERVAL": "2",
+    "FLEETYARD_CONNECTION_VERIFY_INTERVAL": "600",
+    "FLEETYARD_LOG_FORMAT": "json",
+}
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[environment.Environment]:
+    state = pathlib.Path(tmp_path_factory.mktemp("fleetyard-env"))
+    e = environment.Environment(state, OPERATOR_ENV)
+    e.start()
+    saved = {k: os.environ.get(k) for k in ("KUBECONFIG", *e.aws_env())}
+    os.environ["KUBECONFIG"] = str(e.kubeconfig)
+    os.environ.update(e.aws_env())
+    try:
+        yield e
+    finally:
+        e.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture()
+def namespace(env: environment.Environment, request: pytest.FixtureRequest) -> str:
+    name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:5]}"
+    name = "".join(c for c in name if c.isalnum() or c == "-")
+    kube_apply.ensure_namespace(env.api, name)
+    return name
+
+
+@pytest.fixture()
+def custom(env: environment.Environment) -> kubernetes.client.CustomObjectsApi:
+    return kubernetes.client.CustomObjectsApi(env.api)
+
+
+@pytest.fixture()
+def core(env: environment.Environment) -> kubernetes.client.CoreV1Api:
+    return kubernetes.client.CoreV1Api(env.api)
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float = 20, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def create(custom: kubernetes.client.CustomObjectsApi, namespace: str, kind: kinds.Kind, body: dict[str, Any],
+           ) -> dict[str, Any]:
+    body = {"apiVersion": kinds.API_VERSION, "kind": kind.kind, **body}
+    return dict(custom.create_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kind.plural, body))
+
+
+def get(custom: kubernetes.client.CustomObjectsApi, namespace: str, kind: kinds.Kind, name: str) -> dict[str, Any]:
+    return dict(custom.get_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kind.plural, name))
