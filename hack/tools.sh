@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Provides the test bed's Go-built tools: kube-apiserver, etcd, pulumi, helm.
+# Provides the test bed's Go-built tools: kube-apiserver, kubectl, etcd, pulumi, helm.
 #
 #   hack/tools.sh [TOOL...]      ensure each tool (default: all), print "TOOL=PATH" lines
 #   hack/tools.sh --path TOOL    ensure one tool, print only its path
 #
 # For each tool, in order: the binary named by FLEETYARD_<TOOL> (KUBE_APISERVER, ETCD, PULUMI,
-# HELM); a binary on PATH that reports the pinned version; the versioned cache
+# HELM, KUBECTL); a binary on PATH that reports the pinned version; the versioned cache
 # ($FLEETYARD_CACHE, default ~/.cache/fleetyard/tools/<tool>-<version>/); otherwise it is built
 # there from the Go module proxy (see shared notes/toolchain.md). Builds hold a lock, so two runs
 # at once build once. Nothing is written inside the repository.
@@ -22,11 +22,11 @@ die() { echo "[hack/tools] ERROR: $*" >&2; exit 1; }
 
 version_of() {
   case "$1" in
-    kube-apiserver) echo "$KUBERNETES_VERSION" ;;
+    kube-apiserver|kubectl) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     pulumi) echo "$PULUMI_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
-    *) die "unknown tool '$1' (known: kube-apiserver etcd pulumi helm)" ;;
+    *) die "unknown tool '$1' (known: kube-apiserver kubectl etcd pulumi helm)" ;;
   esac
 }
 
@@ -37,6 +37,7 @@ reported_version() {
   local bin="$1" tool="$2" out
   case "$tool" in
     kube-apiserver) out=$("$bin" --version 2>/dev/null) ;;  # "Kubernetes v1.36.3"
+    kubectl) out=$("$bin" version --client 2>/dev/null | head -1) ;;  # "Client Version: v1.36.3"
     etcd) out=$("$bin" --version 2>/dev/null | head -1) ;;  # "etcd Version: 3.6.16"
     pulumi) out=$("$bin" version 2>/dev/null) ;;            # "v3.260.0"
     helm) out=$("$bin" version --short 2>/dev/null) ;;      # "v3.22.0+g..."
@@ -49,13 +50,17 @@ go_env() {
   export GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=0
 }
 
-build_kube_apiserver() {
-  local src="$1" out="$2" v="$KUBERNETES_VERSION" minor modfile
+build_kube_apiserver() { build_kubernetes_cmd kube-apiserver "$@"; }
+build_kubectl() { build_kubernetes_cmd kubectl "$@"; }
+
+# Builds k8s.io/kubernetes/cmd/<cmd> through a wrapper module (see shared notes/toolchain.md).
+build_kubernetes_cmd() {
+  local cmd="$1" src="$2" out="$3" v="$KUBERNETES_VERSION" minor modfile
   minor=$(echo "$v" | cut -d. -f2)
   modfile=$(go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
   [ -f "$modfile" ] || die "could not download k8s.io/kubernetes@$v from the Go module proxy"
   {
-    echo "module fleetyard.local/kube-apiserver"
+    echo "module fleetyard.local/$cmd"
     echo "go 1.26"
     echo "require k8s.io/kubernetes $v"
     # k8s.io/kubernetes requires its staging modules at v0.0.0 with local replaces; point each
@@ -63,12 +68,12 @@ build_kube_apiserver() {
     grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$modfile" | awk '{print $1}' | sort -u |
       while read -r m; do echo "replace $m => $m v0.$minor.${v##*.}"; done
   } > "$src/go.mod"
-  (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" &&
+  (cd "$src" && go get "k8s.io/kubernetes/cmd/$cmd@$v" &&
     go build -trimpath -o "$out" -ldflags "-s -w \
       -X k8s.io/component-base/version.gitVersion=$v \
       -X k8s.io/component-base/version.gitMajor=1 \
       -X k8s.io/component-base/version.gitMinor=$minor \
-      -X k8s.io/client-go/pkg/version.gitVersion=$v" k8s.io/kubernetes/cmd/kube-apiserver)
+      -X k8s.io/client-go/pkg/version.gitVersion=$v" "k8s.io/kubernetes/cmd/$cmd")
 }
 
 build_etcd() {
@@ -139,7 +144,7 @@ if [ "${1:-}" = "--path" ]; then
   [ $# -eq 2 ] || die "usage: hack/tools.sh --path TOOL"
   ensure "$2"; exit 0
 fi
-tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver pulumi helm)
+tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kubectl pulumi helm)
 for t in "${tools[@]}"; do
   p=$(ensure "$t")
   echo "$(env_var_of "$t")=$p"

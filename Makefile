@@ -1,0 +1,42 @@
+# The two set-up commands of the README: `make run` and `make test`. Both create/refresh the venv
+# and build or find the test-bed tools (cached under ~/.cache/fleetyard, reused on later runs).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: run up down venv test unit tools crds check-crds clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+tools:
+	bash hack/tools.sh
+
+run: $(STAMP) tools
+	$(VENV)/bin/fleetyard dev up
+
+up: $(STAMP) tools
+	$(VENV)/bin/fleetyard dev up --detach
+
+down: $(STAMP)
+	$(VENV)/bin/fleetyard dev down
+
+test: $(STAMP) tools
+	$(PY) -m pytest -q -p no:cacheprovider
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+crds: $(STAMP)
+	$(VENV)/bin/fleetyard crds
+
+check-crds: $(STAMP)
+	$(VENV)/bin/fleetyard crds --check
+
+clean:
+	rm -rf $(VENV) .fleetyard

@@ -1,0 +1,151 @@
+"""`fleetyard dev up | down | env`: the local environment for people (what `make run` calls).
+
+`up` runs in the foreground: it starts the Environment, applies examples/, prints each status
+change and stops everything on Ctrl-C. `up --detach` starts that same foreground process in the
+background, waits until it is ready and returns; `down` stops it. State lives in the state dir
+(`.fleetyard/dev/`): `kubeconfig`, `env`, `up.pid`, `up.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import kubernetes
+
+from fleetyard.devenv import environment, samples, tools
+from fleetyard.models import kinds
+
+WATCHED = (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER, kinds.CLUSTER)
+
+
+def _pid(state: pathlib.Path) -> int | None:
+    try:
+        pid = int((state / "up.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+
+
+def up(state: pathlib.Path, detach: bool = False, examples: pathlib.Path | None = None) -> int:
+    state = state.resolve()
+    if (pid := _pid(state)) is not None:
+        print(f"fleetyard dev is already running (pid {pid}); `fleetyard dev down` stops it", file=sys.stderr)
+        return 1
+    examples = examples or tools.repo_root() / "examples"
+    if detach:
+        return _detach(state)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "ready").unlink(missing_ok=True)
+    (state / "up.pid").write_text(str(os.getpid()))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    env = environment.Environment(state, {"FLEETYARD_TIMER_TICK": "5", "FLEETYARD_LOG_FORMAT": "json"})
+    try:
+        print("starting etcd, kube-apiserver, moto and the operator ...", flush=True)
+        env.start()
+        _write_state(state, env)
+        for org in samples.organizations(examples):
+            ns = samples.apply_organization(env, org)
+            print(f"applied {org.relative_to(examples.parent)} into namespace {ns}", flush=True)
+        (state / "ready").write_text("ok")
+        print(f"\nready. In another shell:\n  eval $(fleetyard dev env)\n  kubectl get fleetyard -A\n"
+              f"Logs: {state}/operator.log. Ctrl-C stops everything.\n", flush=True)
+        _watch(env.api, stop)
+    finally:
+        env.stop()
+        (state / "up.pid").unlink(missing_ok=True)
+        (state / "ready").unlink(missing_ok=True)
+        print("stopped", flush=True)
+    return 0
+
+
+def _write_state(state: pathlib.Path, env: environment.Environment) -> None:
+    shutil.copyfile(env.kubeconfig, state / "kubeconfig")
+    os.chmod(state / "kubeconfig", 0o600)
+    lines = [f"export KUBECONFIG={state / 'kubeconfig'}"]
+    lines += [f"export {k}={v}" for k, v in env.aws_env().items()]
+    try:
+        lines.append(f"export PATH={tools.tool_path('kubectl').parent}:$PATH")
+    except RuntimeError:
+        pass
+    (state / "env").write_text("\n".join(lines) + "\n")
+    os.chmod(state / "env", 0o600)
+
+
+def _watch(api: kubernetes.client.ApiClient, stop: threading.Event) -> None:
+    custom = kubernetes.client.CustomObjectsApi(api)
+    seen: dict[str, str] = {}
+    while not stop.wait(1.0):
+        for kind in WATCHED:
+            try:
+                items = custom.list_cluster_custom_object(kinds.GROUP, kinds.VERSION, kind.plural)["items"]
+            except Exception as exc:  # the watch is a convenience; never end `up` because of it
+                print(f"(status poll failed: {exc})", flush=True)
+                continue
+            for obj in items:
+                line = _describe(kind, obj)
+                key = f"{obj['metadata']['namespace']}/{kind.kind}/{obj['metadata']['name']}"
+                if seen.get(key) != line:
+                    seen[key] = line
+                    print(f"{time.strftime('%H:%M:%S')} {key}: {line}", flush=True)
+
+
+def _describe(kind: kinds.Kind, obj: dict[str, Any]) -> str:
+    status = obj.get("status") or {}
+    phase = status.get("status") or status.get("externalStatus") or "pending"
+    message = status.get("statusMessage") or ""
+    return f"{phase}" + (f" - {message}" if message else "")
+
+
+def _detach(state: pathlib.Path) -> int:
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "ready").unlink(missing_ok=True)
+    log = open(state / "up.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "fleetyard.cli", "dev", "--state-dir", str(state), "up"],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not (state / "ready").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            print((state / "up.log").read_text()[-4000:], file=sys.stderr)
+            print("fleetyard dev up failed; see the log above", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+    print(f"fleetyard dev is up (pid {proc.pid}); log: {state / 'up.log'}")
+    print(f"  eval $(fleetyard dev env --state-dir {state})" if state != pathlib.Path(".fleetyard/dev").resolve()
+          else "  eval $(fleetyard dev env)")
+    return 0
+
+
+def down(state: pathlib.Path) -> int:
+    state = state.resolve()
+    pid = _pid(state)
+    if pid is None:
+        print("fleetyard dev is not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(300):
+        if _pid(state) is None:
+            print("fleetyard dev stopped")
+            return 0
+        time.sleep(0.1)
+    print(f"fleetyard dev (pid {pid}) did not stop within 30s", file=sys.stderr)
+    return 1
+
+
+def print_env(state: pathlib.Path) -> int:
+    path = state.resolve() / "env"
+    if not path.exists():
+        print("fleetyard dev is not up: run `make run` or `fleetyard dev up --detach`", file=sys.stderr)
+        return 1
+    print(path.read_text(), end="")
+    return 0

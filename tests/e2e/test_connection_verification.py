@@ -1,0 +1,144 @@
+"""A platform engineer applies a Connection and watches it become active, or fail with a message
+they can act on, and recover once they fix it. Real apiserver, real operator process, moto with
+IAM access control (the role's trust policy checks sts:ExternalId)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+
+import kubernetes
+import pytest
+
+from fleetyard import conditions
+from fleetyard.devenv import customer_account
+from fleetyard.models import kinds
+from tests import manifests
+from tests.conftest import create, get, wait_for
+
+EXTERNAL_ID = "fy-ext-" + uuid.uuid4().hex
+
+
+@pytest.fixture()
+def role(env) -> customer_account.ConnectionRole:
+    name = f"FleetyardConnection-{uuid.uuid4().hex[:8]}"
+    return customer_account.deploy_connection_stack(env.aws_env(), env.moto.operator_user_arn, EXTERNAL_ID, name)
+
+
+def _secret(core, namespace: str, name: str, value: str) -> None:
+    core.create_namespaced_secret(namespace, {"metadata": {"name": name},
+                                              "data": {"value": base64.b64encode(value.encode()).decode()}})
+
+
+def _connection(custom, namespace, role, name="prod", **provider) -> dict:
+    config = {"accountId": role.account_id, "region": "us-east-1", "roleArn": role.role_arn,
+              "stackArn": role.stack_arn, **provider}
+    if "externalIdSecretArn" not in config and "externalIdSecretRef" not in config:
+        config["externalIdSecretRef"] = {"name": "ext-id"}
+    return create(custom, namespace, kinds.CONNECTION, {"metadata": {"name": name},
+                                                         "spec": {"displayName": "Prod", "providerConfig": config}})
+
+
+def _status_when(custom, namespace, phase, name="prod", timeout=20) -> dict:
+    def probe():
+        status = get(custom, namespace, kinds.CONNECTION, name).get("status") or {}
+        return status if status.get("status") == phase else None
+    return wait_for(probe, timeout, f"Connection {name} to be {phase}")
+
+
+def _events(core, namespace, name="prod") -> list:
+    return [e for e in core.list_namespaced_event(namespace).items if e.involved_object.name == name]
+
+
+def test_connection_becomes_active_within_seconds(custom, core, namespace, role) -> None:
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    started = time.monotonic()
+    _connection(custom, namespace, role)
+    status = _status_when(custom, namespace, "active")
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"took {elapsed:.1f}s"
+    assert conditions.is_true(status["conditions"], "Ready")
+    assert conditions.is_true(status["conditions"], "ConnectionVerified")
+    assert conditions.is_true(status["conditions"], "TemplateSynced")
+    assert status["lastUsedAt"] and status["templateSyncedAt"]
+    assert len(status["id"]) == 10
+    assert any(e.reason == "Verified" for e in wait_for(lambda: _events(core, namespace), 10, "an Event"))
+
+
+def test_external_id_from_secrets_manager(env, custom, namespace, role) -> None:
+    arn = customer_account.create_external_id_secret(env.aws_env(), f"ext-{uuid.uuid4().hex[:8]}", EXTERNAL_ID)
+    _connection(custom, namespace, role, externalIdSecretArn=arn)
+    assert _status_when(custom, namespace, "active")["statusMessage"].startswith("assumed")
+
+
+def test_wrong_external_id_fails_and_recovers_when_the_secret_is_fixed(custom, core, namespace, role) -> None:
+    _secret(core, namespace, "ext-id", "not-the-right-external-id")
+    _connection(custom, namespace, role)
+    status = _status_when(custom, namespace, "failed")
+    assert "could not be assumed" in status["statusMessage"] and role.role_arn in status["statusMessage"]
+    assert not conditions.is_true(status["conditions"], "Ready")
+    assert conditions.find(status["conditions"], "ConnectionVerified")["reason"] == "AssumeRoleFailed"
+    assert not conditions.is_true(status["conditions"], "Stalled"), "a denied AssumeRole is retried"
+    events = wait_for(lambda: [e for e in _events(core, namespace) if e.reason == "AssumeRoleFailed"], 10, "Event")
+    assert events[0].type == "Warning"
+
+    core.patch_namespaced_secret("ext-id", namespace, {"data": {"value": base64.b64encode(EXTERNAL_ID.encode()).decode()}})
+    _status_when(custom, namespace, "active", timeout=20)
+    assert any(e.reason == "Verified" for e in wait_for(
+        lambda: [e for e in _events(core, namespace) if e.reason == "Verified"], 10, "Verified Event"))
+
+
+def test_missing_secret_is_named_in_the_status(custom, namespace, role) -> None:
+    _connection(custom, namespace, role)
+    status = _status_when(custom, namespace, "failed")
+    assert f"Secret {namespace}/ext-id was not found" in status["statusMessage"]
+    assert "externalIdSecretRef" in status["statusMessage"]
+
+
+def test_deleting_a_connection_in_use_waits_and_names_the_user(custom, core, namespace, role) -> None:
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    _connection(custom, namespace, role)
+    _status_when(custom, namespace, "active")
+    create(custom, namespace, kinds.NETWORK, {"metadata": {"name": "prod-net"}, "spec": manifests.NETWORK_SPEC})
+    custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "connections", "prod")
+
+    def blocked():
+        status = get(custom, namespace, kinds.CONNECTION, "prod").get("status") or {}
+        return status if "Network/prod-net" in (status.get("statusMessage") or "") else None
+    status = wait_for(blocked, 15, "the deletion to be held")
+    assert "still used by Network/prod-net" in status["statusMessage"]
+    assert any(e.reason == "DeletionBlocked" for e in _events(core, namespace))
+
+    custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "networks", "prod-net")
+
+    def gone():
+        try:
+            get(custom, namespace, kinds.CONNECTION, "prod")
+        except kubernetes.client.ApiException as exc:
+            return exc.status == 404
+        return False
+    wait_for(gone, 20, "the Connection to be deleted")
+
+
+def test_no_secret_in_logs_status_or_events(env, custom, core, namespace, role) -> None:
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    _connection(custom, namespace, role)
+    status = _status_when(custom, namespace, "active")
+    _secret(core, namespace, "wrong", "wrong-secret-value-" + uuid.uuid4().hex)
+    custom.patch_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "connections", "prod",
+                                          {"spec": {"providerConfig": {"externalIdSecretRef": {"name": "wrong"}}}})
+    _status_when(custom, namespace, "failed")
+    wrong = base64.b64decode(core.read_namespaced_secret("wrong", namespace).data["value"]).decode()
+    time.sleep(1)
+    secrets = [EXTERNAL_ID, wrong, env.moto.secret_access_key]
+    everything = [
+        env.operator.log_file.read_text(),
+        json.dumps(get(custom, namespace, kinds.CONNECTION, "prod")),
+        json.dumps([e.to_dict() for e in _events(core, namespace)], default=str),
+        json.dumps(status),
+    ]
+    for text in everything:
+        for secret in secrets:
+            assert secret not in text
