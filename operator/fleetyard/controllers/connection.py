@@ -53,7 +53,7 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> Non
                          logger: Any, **_: Any) -> None:
         _verify(body, meta, spec, status, namespace, patch, logger)
 
-    @kopf.timer(*RESOURCE, interval=cfg.timer_tick, registry=registry, id="reverify")
+    @kopf.timer(*RESOURCE, interval=cfg.timer_tick, initial_delay=cfg.timer_tick, registry=registry, id="reverify")
     def reverify(body: Any, meta: Any, spec: Any, status: Any, namespace: str, patch: kopf.Patch,
                  logger: Any, **_: Any) -> None:
         if connection_phases.is_due(dict(status), meta.get("generation"), datetime.datetime.now(datetime.timezone.utc),
