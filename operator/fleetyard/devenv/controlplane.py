@@ -24,7 +24,6 @@ import re
 import shutil
 import ssl
 import time
-import types
 
 import yaml
 
@@ -36,7 +35,7 @@ DEFAULT_CONTEXT = "fleetyard-dev"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 
 
-class ControlPlane:
+class ControlPlane(processes.Service):
     """etcd + kube-apiserver rooted in one state directory; see the module docstring."""
 
     def __init__(
@@ -57,18 +56,6 @@ class ControlPlane:
         self._port: int | None = None
         self._etcd: processes.ManagedProcess | None = None
         self._apiserver: processes.ManagedProcess | None = None
-
-    def __enter__(self) -> ControlPlane:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def server(self) -> str:

@@ -28,6 +28,7 @@ class Environment:
         self.moto = moto_server.MotoServer(state_dir / "moto", access_control=access_control)
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
+        self.operator_settings: dict[str, str] = {}
         self._api: kubernetes.client.ApiClient | None = None
 
     @property
@@ -62,7 +63,7 @@ class Environment:
         kube_apply.apply(self.api, [PEERING])
 
     def start_operator(self, timeout: float = 60) -> None:
-        self.operator, _ = operator_process.start(
+        self.operator, self.operator_settings = operator_process.start(
             self.state_dir, self.kubeconfig, self.control_plane.ca_file, self.control_plane.ca_key_file,
             self.aws_env(), self.operator_env, timeout)
         self.wait_for_webhooks(timeout)

@@ -17,7 +17,6 @@ import json
 import os
 import pathlib
 import sys
-import types
 
 import boto3
 import botocore.config
@@ -34,7 +33,7 @@ _BOOTSTRAP_CALLS = 3
 _SERVER_ENV_DROP = ("INITIAL_NO_AUTH_ACTION_COUNT", "MOTO_ACCOUNT_ID", "MOTO_PORT")
 
 
-class MotoServer:
+class MotoServer(processes.Service):
     """One moto server process and the operator credentials bootstrapped into it."""
 
     def __init__(self, state_dir: pathlib.Path, access_control: bool = True) -> None:
@@ -47,18 +46,6 @@ class MotoServer:
         self._access_key_id: str | None = None
         self._secret_access_key: str | None = None
         self._operator_user_arn: str | None = None
-
-    def __enter__(self) -> MotoServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def endpoint(self) -> str:

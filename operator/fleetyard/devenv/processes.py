@@ -16,7 +16,9 @@ import socket
 import subprocess
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 _LOG_TAIL_BYTES = 64 * 1024
 
@@ -161,3 +163,21 @@ def _stop_leftovers() -> None:
 
 
 atexit.register(_stop_leftovers)
+
+
+class Service:
+    """Context-manager support for anything with start() and stop() (ControlPlane, MotoServer)."""
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: types.TracebackType | None) -> None:
+        self.stop()
