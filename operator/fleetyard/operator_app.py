@@ -62,6 +62,7 @@ def run(cfg: settings_mod.Settings) -> None:
         clusterwide=True,
         standalone=cfg.standalone,
         peering_name=cfg.peering_name,
+        priority=cfg.priority,
         liveness_endpoint=f"http://{cfg.listen_address}:{cfg.health_port}/healthz",
         identity=cfg.instance,
     )

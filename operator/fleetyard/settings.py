@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import socket
 
 
@@ -32,6 +33,9 @@ class Settings:
     webhook_ca: str | None = None
     peering_name: str = "fleetyard"
     standalone: bool = False
+    # Kopf peering: the replica with the highest priority acts, the others stand by; equal
+    # priorities would make all of them pause, so each replica picks its own unless told.
+    priority: int = dataclasses.field(default_factory=lambda: random.randint(1, 1_000_000))
     instance: str = dataclasses.field(default_factory=socket.gethostname)
     log_json: bool = True
 
@@ -53,6 +57,7 @@ class Settings:
             webhook_ca=env.get("FLEETYARD_WEBHOOK_CA") or None,
             peering_name=env.get("FLEETYARD_PEERING", d.peering_name),
             standalone=env.get("FLEETYARD_STANDALONE", "") in ("1", "true", "yes"),
+            priority=int(_float(env, "FLEETYARD_PRIORITY", d.priority)),
             instance=env.get("FLEETYARD_INSTANCE") or d.instance,
             log_json=env.get("FLEETYARD_LOG_FORMAT", "json") == "json",
         )
