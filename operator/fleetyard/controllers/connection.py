@@ -41,7 +41,7 @@ def _verify(body: Any, meta: Any, spec: Any, status: Any, namespace: str, patch:
     event = connection_phases.transition_event(status.get("status"), previous.get("reason"), outcome)
     patch.status.update(connection_phases.status_patch(dict(status), outcome, meta.get("generation"),
                                                        conditions.now()))
-    logger.info("connection verified", extra={"phase": outcome.phase, "reason": outcome.reason})
+    logger.info("connection verification finished", extra={"phase": outcome.phase, "reason": outcome.reason})
     if event:
         kopf.event(body, type=event[0], reason=event[1], message=event[2])
 

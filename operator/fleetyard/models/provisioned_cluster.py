@@ -6,6 +6,7 @@ admission and as pydantic validators for the REST API, with the same messages.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import pydantic
@@ -45,8 +46,6 @@ class NodeGroup(common.Model):
     @pydantic.field_validator("instanceTypes")
     @classmethod
     def _instance_types(cls, value: list[str]) -> list[str]:
-        import re
-
         for item in value:
             if not re.match(validation.INSTANCE_TYPE_PATTERN, item):
                 raise ValueError(f"config.systemNodeGroup.instanceTypes: {item!r} is not an instance type")
