@@ -10,43 +10,13 @@ import time
 import uuid
 
 import kubernetes
-import pytest
 
 from fleetyard import conditions
 from fleetyard.devenv import customer_account
 from fleetyard.models import kinds
 from tests import manifests
 from tests.conftest import create, get, wait_for
-
-EXTERNAL_ID = "fy-ext-" + uuid.uuid4().hex
-
-
-@pytest.fixture()
-def role(env) -> customer_account.ConnectionRole:
-    name = f"FleetyardConnection-{uuid.uuid4().hex[:8]}"
-    return customer_account.deploy_connection_stack(env.aws_env(), env.moto.operator_user_arn, EXTERNAL_ID, name)
-
-
-def _secret(core, namespace: str, name: str, value: str) -> None:
-    core.create_namespaced_secret(namespace, {"metadata": {"name": name},
-                                              "data": {"value": base64.b64encode(value.encode()).decode()}})
-
-
-def _connection(custom, namespace, role, name="prod", **provider) -> dict:
-    config = {"accountId": role.account_id, "region": "us-east-1", "roleArn": role.role_arn,
-              "stackArn": role.stack_arn, **provider}
-    if "externalIdSecretArn" not in config and "externalIdSecretRef" not in config:
-        config["externalIdSecretRef"] = {"name": "ext-id"}
-    return create(custom, namespace, kinds.CONNECTION, {"metadata": {"name": name},
-                                                         "spec": {"displayName": "Prod", "providerConfig": config}})
-
-
-def _status_when(custom, namespace, phase, name="prod", timeout=20) -> dict:
-    def probe():
-        status = get(custom, namespace, kinds.CONNECTION, name).get("status") or {}
-        return status if status.get("status") == phase else None
-    return wait_for(probe, timeout, f"Connection {name} to be {phase}")
-
+from tests.e2e.connections import EXTERNAL_ID, connection as _connection, secret as _secret, status_when as _status_when
 
 def _events(core, namespace, name="prod") -> list:
     return [e for e in core.list_namespaced_event(namespace).items if e.involved_object.name == name]

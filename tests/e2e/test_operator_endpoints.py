@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 from tests.conftest import wait_for
+from tests.e2e import connections
 
 
 def _get(env, port_setting: str, path: str) -> tuple[int, str]:
@@ -18,16 +19,10 @@ def test_healthz_answers(env) -> None:
     assert status == 200
 
 
-def test_metrics_expose_connection_verifications(env, custom, core, namespace) -> None:
-    from tests.e2e.test_connection_verification import _connection, _secret, EXTERNAL_ID, _status_when
-    from fleetyard.devenv import customer_account
-    import uuid
-
-    role = customer_account.deploy_connection_stack(env.aws_env(), env.moto.operator_user_arn, EXTERNAL_ID,
-                                                    f"Metrics-{uuid.uuid4().hex[:8]}")
-    _secret(core, namespace, "ext-id", EXTERNAL_ID)
-    _connection(custom, namespace, role)
-    _status_when(custom, namespace, "active")
+def test_metrics_expose_connection_verifications(env, custom, core, namespace, role) -> None:
+    connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
+    connections.connection(custom, namespace, role)
+    connections.status_when(custom, namespace, "active")
 
     def verified_series():
         _, text = _get(env, "FLEETYARD_METRICS_PORT", "/metrics")

@@ -1,0 +1,39 @@
+"""Connection helpers shared by the e2e tests: a customer role deployed into moto, the external-id
+Secret, a Connection pointing at both, and waiting for its phase."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from fleetyard.devenv import customer_account
+from fleetyard.models import kinds
+from tests.conftest import create, get, wait_for
+
+EXTERNAL_ID = "fy-ext-" + uuid.uuid4().hex
+
+
+def deploy_role(env, prefix: str = "FleetyardConnection") -> customer_account.ConnectionRole:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return customer_account.deploy_connection_stack(env.aws_env(), env.moto.operator_user_arn, EXTERNAL_ID, name)
+
+
+def secret(core, namespace: str, name: str, value: str) -> None:
+    core.create_namespaced_secret(namespace, {"metadata": {"name": name},
+                                              "data": {"value": base64.b64encode(value.encode()).decode()}})
+
+
+def connection(custom, namespace, role, name="prod", **provider) -> dict:
+    config = {"accountId": role.account_id, "region": "us-east-1", "roleArn": role.role_arn,
+              "stackArn": role.stack_arn, **provider}
+    if "externalIdSecretArn" not in config and "externalIdSecretRef" not in config:
+        config["externalIdSecretRef"] = {"name": "ext-id"}
+    return create(custom, namespace, kinds.CONNECTION, {"metadata": {"name": name},
+                                                         "spec": {"displayName": "Prod", "providerConfig": config}})
+
+
+def status_when(custom, namespace, phase, name="prod", timeout=20) -> dict:
+    def probe():
+        status = get(custom, namespace, kinds.CONNECTION, name).get("status") or {}
+        return status if status.get("status") == phase else None
+    return wait_for(probe, timeout, f"Connection {name} to be {phase}")
