@@ -11,3 +11,10 @@ CONNECTION_VERIFY_SECONDS = prometheus_client.Histogram(
     "fleetyard_connection_verification_seconds", "Time to verify a Connection against AWS")
 ADMISSION_REJECTIONS = prometheus_client.Counter(
     "fleetyard_admission_rejections_total", "Requests refused by fleetyard's admission webhooks", ["kind"])
+OPERATIONS = prometheus_client.Counter(
+    "fleetyard_operations_total", "Finished Operations by type, kind and result", ["operation", "kind", "result"])
+OPERATION_SECONDS = prometheus_client.Histogram(
+    "fleetyard_operation_duration_seconds", "Wall time of an Operation's worker run", ["operation", "kind"],
+    buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 2400, 3600))
+OPERATIONS_RUNNING = prometheus_client.Gauge("fleetyard_operations_running", "Operations with a worker running")
+OPERATIONS_QUEUED = prometheus_client.Gauge("fleetyard_operations_queued", "Operations waiting for a worker slot")

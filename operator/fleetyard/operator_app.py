@@ -7,6 +7,7 @@ peering), starts the Prometheus endpoint and runs until stopped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,7 +15,8 @@ import kopf
 import prometheus_client
 
 from fleetyard import settings as settings_mod
-from fleetyard.controllers import admission, connection, identity
+from fleetyard.controllers import admission, connection, identity, infra_reconciler, infrastructure, operation
+from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
 WEBHOOK_CONFIGURATION = "fleetyard.io"
@@ -24,6 +26,8 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     identity.register(registry)
     connection.register(registry, cfg)
+    infrastructure.register(registry, cfg)
+    operation.register(registry, cfg)
     admission.register(registry)
 
     @kopf.on.login(registry=registry)
@@ -31,10 +35,17 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
         return kopf.login_via_client(**kwargs)
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         apply_kopf_settings(settings, cfg)
+        memo.runner = runner_mod.Runner(cfg, _reconcile_after(cfg))
 
     return registry
+
+
+def _reconcile_after(cfg: settings_mod.Settings) -> runner_mod.Finished:
+    async def reconcile(kind: str, namespace: str, name: str) -> None:
+        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, history=cfg.operation_history)
+    return reconcile
 
 
 def apply_kopf_settings(settings: kopf.OperatorSettings, cfg: settings_mod.Settings) -> None:
@@ -44,6 +55,7 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, cfg: settings_mod.Setti
     settings.peering.name = cfg.peering_name
     settings.peering.standalone = cfg.standalone
     settings.watching.server_timeout = 300
+    settings.execution.max_workers = 32  # sync handlers and timers of every object share this pool
     settings.admission.server = kopf.WebhookServer(
         addr=cfg.listen_address if cfg.webhook_host in ("127.0.0.1", "localhost") else "0.0.0.0",
         port=cfg.webhook_port, host=cfg.webhook_host,

@@ -38,6 +38,23 @@ class Settings:
     priority: int = dataclasses.field(default_factory=lambda: random.randint(1, 1_000_000))
     instance: str = dataclasses.field(default_factory=socket.gethostname)
     log_json: bool = True
+    # Provisioning: where Pulumi keeps stack state (file:// directory or s3:// bucket), where each
+    # run gets its workspace, and the Secret holding the state's secrets passphrase.
+    state_backend_url: str = "file:///var/lib/fleetyard/state"
+    workspace_root: str = "/var/lib/fleetyard/workspaces"
+    passphrase_secret: str = "fleetyard-system/fleetyard-pulumi"
+    max_operations: int = 4
+    max_operations_per_connection: int = 2
+    heartbeat_interval: float = 10.0
+    progress_interval: float = 1.0
+    operation_history: int = 10
+    retry_base: float = 10.0
+    retry_cap: float = 600.0
+
+    @property
+    def stale_after(self) -> float:
+        """A running Operation whose heartbeat is older than this was left by a dead operator."""
+        return 3 * self.heartbeat_interval
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -60,4 +77,15 @@ class Settings:
             priority=int(_float(env, "FLEETYARD_PRIORITY", d.priority)),
             instance=env.get("FLEETYARD_INSTANCE") or d.instance,
             log_json=env.get("FLEETYARD_LOG_FORMAT", "json") == "json",
+            state_backend_url=env.get("FLEETYARD_STATE_BACKEND") or d.state_backend_url,
+            workspace_root=env.get("FLEETYARD_WORKSPACE_ROOT") or d.workspace_root,
+            passphrase_secret=env.get("FLEETYARD_PASSPHRASE_SECRET") or d.passphrase_secret,
+            max_operations=int(_float(env, "FLEETYARD_MAX_OPERATIONS", d.max_operations)),
+            max_operations_per_connection=int(_float(env, "FLEETYARD_MAX_OPERATIONS_PER_CONNECTION",
+                                                     d.max_operations_per_connection)),
+            heartbeat_interval=_float(env, "FLEETYARD_HEARTBEAT_INTERVAL", d.heartbeat_interval),
+            progress_interval=_float(env, "FLEETYARD_PROGRESS_INTERVAL", d.progress_interval),
+            operation_history=int(_float(env, "FLEETYARD_OPERATION_HISTORY", d.operation_history)),
+            retry_base=_float(env, "FLEETYARD_RETRY_BASE", d.retry_base),
+            retry_cap=_float(env, "FLEETYARD_RETRY_CAP", d.retry_cap),
         )

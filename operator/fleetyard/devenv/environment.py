@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes
 
 from fleetyard import crdgen
-from fleetyard.devenv import controlplane, moto_server, operator_process, processes
+from fleetyard.devenv import controlplane, moto_server, operator_process, processes, provisioning
 from fleetyard.kube import apply as kube_apply
 from fleetyard.kube import client as kube_client
 from fleetyard.models import kinds
@@ -25,7 +25,8 @@ class Environment:
                  access_control: bool = True) -> None:
         self.state_dir = state_dir
         self.control_plane = controlplane.ControlPlane(state_dir / "control-plane")
-        self.moto = moto_server.MotoServer(state_dir / "moto", access_control=access_control)
+        self.moto = moto_server.MotoServer(state_dir / "moto", access_control=access_control,
+                                           server_env=provisioning.MOTO_SERVER_ENV)
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
         self.operator_settings: dict[str, str] = {}
@@ -50,6 +51,7 @@ class Environment:
             self.control_plane.start()
             self.moto.start()
             self.install_crds()
+            provisioning.prepare(self.state_dir, self.api)
             if with_operator:
                 self.start_operator()
         except BaseException:
@@ -65,7 +67,7 @@ class Environment:
     def start_operator(self, timeout: float = 60) -> None:
         self.operator, self.operator_settings = operator_process.start(
             self.state_dir, self.kubeconfig, self.control_plane.ca_file, self.control_plane.ca_key_file,
-            self.aws_env(), self.operator_env, timeout)
+            self.aws_env(), {**provisioning.operator_env(self.state_dir), **self.operator_env}, timeout)
         self.wait_for_webhooks(timeout)
 
     def stop_operator(self) -> None:

@@ -73,6 +73,8 @@ NETWORK = Kind(
         Column("CIDR", ".spec.config.cidr"),
         Column("VPC", ".status.providerNetworkId", priority=1),
         Column("Status", ".status.status"),
+        Column("Operation", ".status.operationRef.name"),
+        Column("Message", ".status.statusMessage", priority=1),
     ) + _common_tail(),
     "A VPC built by fleetyard in a Connection's account.")
 
@@ -84,6 +86,8 @@ PROVISIONED_CLUSTER = Kind(
         Column("Version", ".spec.config.kubernetesVersion"),
         Column("Status", ".status.status"),
         Column("Health", ".status.lastHealthStatus"),
+        Column("Operation", ".status.operationRef.name"),
+        Column("Message", ".status.statusMessage", priority=1),
         Column("Connection", ".spec.connectionRef.name", priority=1),
         Column("Network", ".spec.networkRef.name", priority=1),
     ) + _common_tail(),

@@ -38,6 +38,8 @@ class NetworkSpec(common.Model):
     displayName: str = pydantic.Field(min_length=1, max_length=128)
     region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"))
     config: NetworkConfig
+    deletionPolicy: Literal["Delete", "Retain"] = pydantic.Field(
+        "Delete", description="On kubectl delete: Delete destroys the VPC first, Retain leaves it.")
 
 
 class NetworkStatus(common.StatusBase):

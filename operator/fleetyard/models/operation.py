@@ -28,6 +28,12 @@ class OperationSpec(common.Model):
         {"rule": "self == oldSelf", "message": "resourceRef is immutable"}]})
     resourceId: str | None = None
     memberId: str | None = pydantic.Field(None, description="Who asked for the work.")
+    targetGeneration: int | None = pydantic.Field(
+        None, description="The target's metadata.generation this run builds; newer specs need a new run.")
+    attempt: int = pydantic.Field(1, ge=1, description="1 for the first run of this change, then each retry.")
+    connectionVersion: str | None = pydantic.Field(
+        None, description="The Connection's metadata.generation when the run was asked for: a terminal "
+                          "failure is retried once the Connection's spec changes.")
 
 
 class ResourceProgress(common.Model):
@@ -84,6 +90,7 @@ class InstanceTypeMetadata(common.Model):
 class OperationResult(common.Model):
     items: list[InstanceTypeItem] = pydantic.Field(default_factory=list)
     metadata: InstanceTypeMetadata | None = None
+    outputs: dict[str, str] | None = pydantic.Field(None, description="Stack outputs of a finished Pulumi run.")
 
 
 class OperationStatus(common.StatusBase):

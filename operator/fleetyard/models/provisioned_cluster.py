@@ -28,7 +28,11 @@ class NodeGroup(common.Model):
     instanceTypes: list[str] = pydantic.Field(
         min_length=1, max_length=20,
         json_schema_extra={"items": {"type": "string", "pattern": validation.INSTANCE_TYPE_PATTERN,
-                                     "maxLength": 64}},
+                                     "maxLength": 64},
+                           **validation.cel(validation.rule(
+                               f"self.all(t, t.matches('{validation.ARM64_INSTANCE_TYPE_PATTERN}')) || "
+                               f"!self.exists(t, t.matches('{validation.ARM64_INSTANCE_TYPE_PATTERN}'))",
+                               validation.MIXED_ARCHITECTURES_MESSAGE))},
         description="EC2 instance types of the node group, e.g. [m7g.large].")
     minSize: int = pydantic.Field(ge=0, le=1000)
     maxSize: int = pydantic.Field(ge=1, le=1000)
@@ -49,6 +53,9 @@ class NodeGroup(common.Model):
         for item in value:
             if not re.match(validation.INSTANCE_TYPE_PATTERN, item):
                 raise ValueError(f"config.systemNodeGroup.instanceTypes: {item!r} is not an instance type")
+        arm = [bool(re.match(validation.ARM64_INSTANCE_TYPE_PATTERN, item)) for item in value]
+        if any(arm) and not all(arm):
+            raise ValueError(validation.MIXED_ARCHITECTURES_MESSAGE)
         return value
 
     @pydantic.model_validator(mode="after")

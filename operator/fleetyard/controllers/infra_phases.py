@@ -1,0 +1,164 @@
+"""What a Network or ProvisionedCluster should do next: pure decisions over facts, no I/O.
+
+Called by `fleetyard.controllers.infra_reconciler` on every event and timer tick. `decide()` maps
+the desired state (spec.desiredState, deletion, deletion policy), what the object waits for, and
+its latest Operation to one `Decision`: the phase users see, a message, and at most one Operation
+to start. `provisioned_condition()` keeps track of whether the stack may hold cloud resources,
+which is what makes deletion safe: nothing is released while something may still exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+
+IN_FLIGHT = ("queued", "running")
+PHASE_OF = {"provision": "provisioning", "update": "updating", "destroy": "destroying", "refresh": "updating"}
+
+PROVISIONED = "Provisioned"
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+
+@dataclasses.dataclass(frozen=True)
+class LastOperation:
+    name: str
+    operation: str
+    phase: str
+    target_generation: int | None = None
+    attempt: int = 1
+    connection_version: str | None = None
+    error: dict[str, Any] | None = None
+    completed_at: datetime.datetime | None = None
+    message: str | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.phase in IN_FLIGHT or not self.phase
+
+
+@dataclasses.dataclass(frozen=True)
+class Facts:
+    generation: int
+    current_phase: str | None
+    provisioned: str  # the Provisioned condition: "True" built, "Unknown" maybe partly built, "False" nothing
+    desired: str = "Provisioned"  # Provisioned | Pending | Destroyed
+    deleting: bool = False
+    deletion_policy: str = "Delete"
+    waiting_for: str | None = None
+    delete_blocked_by: tuple[str, ...] = ()
+    last: LastOperation | None = None
+    connection_version: str | None = None
+    now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
+
+    @property
+    def built(self) -> bool:
+        return self.provisioned in ("True", "Unknown")
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    phase: str
+    message: str = ""
+    start: str | None = None
+    attempt: int = 1
+    release: bool = False
+    stalled: bool = False
+    retry_at: datetime.datetime | None = None
+
+
+def provisioned_condition(previous: str | None, last: LastOperation | None) -> tuple[str, str]:
+    """(status, reason) of the Provisioned condition after `last`."""
+    previous = previous or "False"
+    if last is None:
+        return previous, {"True": "Provisioned", "Unknown": "Partial"}.get(previous, "NotProvisioned")
+    if last.phase == "succeeded" and last.operation in ("provision", "update"):
+        return "True", "Provisioned"
+    if last.phase == "succeeded" and last.operation == "destroy":
+        return "False", "Destroyed"
+    if last.operation == "provision" and previous != "True":
+        return "Unknown", "Partial" if last.phase in ("failed", "cancelled") else "Provisioning"
+    return previous, {"True": "Provisioned", "Unknown": "Partial"}.get(previous, "NotProvisioned")
+
+
+def decide(f: Facts) -> Decision:
+    last = f.last
+    if last is not None and last.in_flight:
+        phase = PHASE_OF.get(last.operation, "updating")
+        return Decision(phase, last.message or f"{last.operation} Operation {last.name} is {last.phase or 'queued'}")
+    if f.deleting:
+        if f.deletion_policy == "Retain":
+            return Decision(f.current_phase or "pending", "deleted with deletionPolicy Retain: cloud resources kept",
+                            release=True)
+        return _destroy(f, release_when_gone=True)
+    if f.desired == "Destroyed":
+        return _destroy(f, release_when_gone=False)
+    if f.desired == "Pending":
+        if f.built:
+            return Decision(f.current_phase or "active", "desiredState is Pending: spec changes are not applied")
+        return Decision("pending", "desiredState is Pending: nothing is built")
+    return _provision(f)
+
+
+def _destroy(f: Facts, release_when_gone: bool) -> Decision:
+    gone = "deleted: nothing was left in the cloud" if release_when_gone else \
+        "infrastructure destroyed; the record is kept"
+    if not f.built:
+        return Decision("destroyed", gone, release=release_when_gone)
+    if f.delete_blocked_by:
+        return Decision(f.current_phase or "active",
+                        f"waiting to destroy: still used by {', '.join(f.delete_blocked_by)}")
+    return _retry_or_start(f, "destroy")
+
+
+def _provision(f: Facts) -> Decision:
+    operation = "update" if f.provisioned == "True" else "provision"
+    last = f.last
+    converged = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
+                 and last.target_generation == f.generation)
+    if converged or (f.provisioned == "True" and last is None):
+        return Decision("active")
+    if f.waiting_for:
+        return Decision(f.current_phase if f.built and f.current_phase else "pending", f"waiting for {f.waiting_for}")
+    return _retry_or_start(f, operation)
+
+
+def _retry_or_start(f: Facts, operation: str) -> Decision:
+    last = f.last
+    if last is None or last.phase == "succeeded" or last.operation != operation:
+        return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
+    changed = (last.target_generation != f.generation
+               or (f.connection_version is not None and last.connection_version != f.connection_version))
+    if changed or last.phase == "cancelled":
+        return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
+    error = last.error or {}
+    details = error.get("details") or {}
+    reason = f"{operation} failed: {error.get('message') or 'unknown error'}"
+    if details.get("retryable"):
+        retry_at = (last.completed_at or f.now) + datetime.timedelta(seconds=float(details.get("retryAfter") or 0))
+        if f.now >= retry_at:
+            return Decision(PHASE_OF[operation], f"retrying {operation} (attempt {last.attempt + 1})",
+                            start=operation, attempt=last.attempt + 1)
+        wait = int((retry_at - f.now).total_seconds()) + 1
+        return Decision("failed", f"{reason}; retrying in {wait}s", retry_at=retry_at)
+    return Decision("failed", f"{reason} (change the spec or the Connection to retry)", stalled=True)
+
+
+def conditions_for(decision: Decision, provisioned: tuple[str, str]) -> dict[str, tuple[str, str, str]]:
+    """type -> (status, reason, message) for the conditions users wait on."""
+    active = decision.phase == "active"
+    working = decision.phase in ("provisioning", "updating", "destroying")
+    return {
+        READY: ("True" if active else "False", _camel(decision.phase), decision.message),
+        RECONCILING: ("True" if working else "False", _camel(decision.phase) if working else "Idle",
+                      decision.message if working else ""),
+        STALLED: ("True" if decision.stalled else "False", "TerminalError" if decision.stalled else "None",
+                  decision.message if decision.stalled else ""),
+        PROVISIONED: (provisioned[0], provisioned[1], ""),
+    }
+
+
+def _camel(phase: str) -> str:
+    return phase[:1].upper() + phase[1:]

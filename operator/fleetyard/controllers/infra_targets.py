@@ -1,0 +1,153 @@
+"""The kind-specific parts of reconciling infrastructure: what a Network or ProvisionedCluster waits
+for, what blocks its destruction, and which status fields a finished Pulumi run fills.
+
+Called by `fleetyard.controllers.infra_reconciler`. Reads referenced objects through `fleetyard.kube`;
+everything else is plain dict shaping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleetyard.kube import patching, resources
+from fleetyard.models import kinds
+from fleetyard.provisioning import cluster_program, job as job_mod, network_program
+
+HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a kubeconfig
+
+
+def object_id(obj: dict[str, Any]) -> str | None:
+    return (obj["metadata"].get("labels") or {}).get(kinds.ID_LABEL) or (obj.get("status") or {}).get("id")
+
+
+def connection_of(obj: dict[str, Any]) -> dict[str, Any] | None:
+    ref = (obj.get("spec") or {}).get("connectionRef") or {}
+    return resources.get_object(kinds.CONNECTION, obj["metadata"]["namespace"], ref.get("name", ""))
+
+
+def network_of(obj: dict[str, Any]) -> dict[str, Any] | None:
+    ref = (obj.get("spec") or {}).get("networkRef") or {}
+    return resources.get_object(kinds.NETWORK, obj["metadata"]["namespace"], ref.get("name", ""))
+
+
+def _connection_wait(obj: dict[str, Any]) -> str | None:
+    name = ((obj.get("spec") or {}).get("connectionRef") or {}).get("name")
+    conn = connection_of(obj)
+    if conn is None:
+        return f"Connection {name} (not found)"
+    phase = (conn.get("status") or {}).get("status")
+    if phase != "active":
+        return f"Connection {name} to become active (it is {phase or 'pending'})"
+    return None
+
+
+class NetworkTarget:
+    kind = kinds.NETWORK
+    project = network_program.PROJECT
+
+    def waiting_for(self, obj: dict[str, Any]) -> str | None:
+        return _connection_wait(obj)
+
+    def delete_blockers(self, obj: dict[str, Any]) -> tuple[str, ...]:
+        meta = obj["metadata"]
+        return tuple(resources.users_of(meta["namespace"], "networkRef", meta["name"], (kinds.PROVISIONED_CLUSTER,)))
+
+    def desired(self, obj: dict[str, Any]) -> str:
+        return "Provisioned"
+
+    def outputs_status(self, outputs: dict[str, str] | None) -> dict[str, Any]:
+        if outputs is None:
+            return {"providerNetworkId": None, "iacOutputs": None}
+        return {"providerNetworkId": outputs.get("vpcId"), "iacOutputs": dict(outputs)}
+
+    def after(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        return None
+
+    def release(self, obj: dict[str, Any]) -> None:
+        return None
+
+
+class ClusterTarget:
+    kind = kinds.PROVISIONED_CLUSTER
+    project = cluster_program.PROJECT
+
+    def waiting_for(self, obj: dict[str, Any]) -> str | None:
+        if wait := _connection_wait(obj):
+            return wait
+        name = ((obj.get("spec") or {}).get("networkRef") or {}).get("name")
+        net = network_of(obj)
+        if net is None:
+            return f"Network {name} (not found)"
+        phase = (net.get("status") or {}).get("status")
+        if phase != "active":
+            return f"Network {name} to become active (it is {phase or 'pending'})"
+        return None
+
+    def delete_blockers(self, obj: dict[str, Any]) -> tuple[str, ...]:
+        return ()
+
+    def desired(self, obj: dict[str, Any]) -> str:
+        return str((obj.get("spec") or {}).get("desiredState") or "Provisioned")
+
+    def outputs_status(self, outputs: dict[str, str] | None) -> dict[str, Any]:
+        if outputs is None:
+            return {"providerMetadata": None, "iacOutputs": None, "jobRunnerRoleArn": None}
+        return {
+            "providerMetadata": {"clusterName": outputs.get("clusterName"), "clusterArn": outputs.get("clusterArn"),
+                                 "status": "ACTIVE"},
+            "kubernetesVersion": outputs.get("kubernetesVersion"),
+            "jobRunnerRoleArn": outputs.get("jobRunnerRoleArn"),
+            "iacOutputs": {k: v for k, v in outputs.items() if k not in HIDDEN_OUTPUTS},
+        }
+
+    def after(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""
+        meta = obj["metadata"]
+        spec = obj.get("spec") or {}
+        record = resources.get_object(kinds.CLUSTER, meta["namespace"], meta["name"])
+        wanted_spec = {"displayName": spec.get("displayName"), "region": spec.get("region"),
+                       "access": spec.get("access") or {"teams": []},
+                       "provisionedClusterRef": {"name": meta["name"]}}
+        if record is None:
+            record = patching.create_object(kinds.CLUSTER, meta["namespace"], {
+                "apiVersion": kinds.API_VERSION, "kind": "Cluster",
+                "metadata": {"name": meta["name"], "ownerReferences": [{
+                    "apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"],
+                    "uid": meta["uid"], "controller": True, "blockOwnerDeletion": False}]},
+                "spec": wanted_spec})
+        elif (record.get("spec") or {}).get("provisionedClusterRef") != {"name": meta["name"]}:
+            return  # a self-registered Cluster of the same name: not ours to touch
+        elif {k: (record.get("spec") or {}).get(k) for k in wanted_spec} != wanted_spec:
+            patching.patch_object(kinds.CLUSTER, meta["namespace"], meta["name"], {"spec": wanted_spec})
+        network = network_of(obj)
+        connection = connection_of(obj)
+        mirrored = {
+            "externalClusterId": object_id(obj),
+            "connectionId": object_id(connection) if connection else None,
+            "networkId": object_id(network) if network else None,
+            "externalStatus": status.get("status"),
+            "operationId": status.get("operationId"),
+            "kubernetesVersion": status.get("kubernetesVersion"),
+        }
+        current = record.get("status") or {}
+        if any(current.get(k) != v for k, v in mirrored.items()):
+            patching.patch_status(kinds.CLUSTER, meta["namespace"], meta["name"], mirrored)
+        record_id = object_id(record)
+        if record_id and (obj.get("status") or {}).get("clusterId") != record_id:
+            patching.patch_status(self.kind, meta["namespace"], meta["name"], {"clusterId": record_id})
+
+    def release(self, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        record = resources.get_object(kinds.CLUSTER, meta["namespace"], meta["name"])
+        if record and (record.get("spec") or {}).get("provisionedClusterRef") == {"name": meta["name"]}:
+            patching.delete_object(kinds.CLUSTER, meta["namespace"], meta["name"])
+
+
+TARGETS = {"Network": NetworkTarget(), "ProvisionedCluster": ClusterTarget()}
+
+
+def iac_state(target: NetworkTarget | ClusterTarget, obj: dict[str, Any]) -> dict[str, str] | None:
+    id_ = object_id(obj)
+    if not id_:
+        return None
+    return {"projectName": target.project, "stackName": job_mod.stack_name(obj["metadata"]["namespace"], id_)}

@@ -1,0 +1,52 @@
+"""Merge patches of fleetyard objects and their status, outside Kopf's own per-handler patch.
+
+Called by reconcilers and the provisioning runner, which write status from timers and worker
+threads. A missing object answers None rather than raising: it was deleted meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes
+
+from fleetyard.kube import client
+from fleetyard.models import kinds
+
+MERGE = "application/merge-patch+json"
+
+
+def patch_status(kind: kinds.Kind, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return dict(client.custom_objects().patch_namespaced_custom_object_status(
+            kinds.GROUP, kinds.VERSION, namespace, kind.plural, name, {"status": status}, _content_type=MERGE))
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def patch_object(kind: kinds.Kind, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return dict(client.custom_objects().patch_namespaced_custom_object(
+            kinds.GROUP, kinds.VERSION, namespace, kind.plural, name, body, _content_type=MERGE))
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def create_object(kind: kinds.Kind, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    return dict(client.custom_objects().create_namespaced_custom_object(
+        kinds.GROUP, kinds.VERSION, namespace, kind.plural, body))
+
+
+def delete_object(kind: kinds.Kind, namespace: str, name: str) -> bool:
+    try:
+        client.custom_objects().delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kind.plural,
+                                                                name)
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True

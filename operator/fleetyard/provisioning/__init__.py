@@ -1,0 +1,1 @@
+"""Pulumi provisioning: programs, the worker process, progress and failure reporting."""

@@ -1,0 +1,153 @@
+"""The Pulumi program of a ProvisionedCluster: an EKS cluster from `aws.eks.*` primitives.
+
+Pure production code (`pulumi_aws` only, no operator imports); the runner calls
+`cluster_program(args)` inside an Automation API inline program. Builds the IAM roles, the EKS
+control plane (authentication mode API, an access entry for the Connection's role so the operator
+can reach the cluster), the managed system node group, the IAM OIDC provider, a job-runner role
+trusted by that provider for one service account, and the core addons.
+
+The node group's name carries a digest of what EKS cannot change in place (instance types, disk,
+AMI type), so such a change creates a new node group before the old one is deleted: the cluster is
+never without system nodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from fleetyard.provisioning import aws_target, node_images
+
+PROJECT = "fleetyard-byoc-cluster"
+CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
+JOB_RUNNER_SERVICE_ACCOUNT = ("fleetyard-system", "job-runner")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
+NODE_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                 "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+# The root CA of the EKS OIDC endpoints; IAM no longer checks it but the API still takes one.
+OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeGroupArgs:
+    name: str
+    instance_types: list[str]
+    min_size: int
+    max_size: int
+    desired_size: int
+    disk_size_gb: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterArgs:
+    target: aws_target.AwsTarget
+    cluster_id: str
+    cluster_name: str
+    role_prefix: str
+    kubernetes_version: str
+    node_group: NodeGroupArgs
+    public_subnet_ids: list[str]
+    private_subnet_ids: list[str]
+    public_access_cidrs: list[str] = dataclasses.field(default_factory=list)
+
+
+def node_group_name(group: NodeGroupArgs) -> str:
+    """`<name>-<digest>`: a new name whenever a replacement is needed, so the new group comes first."""
+    fixed = json.dumps([sorted(group.instance_types), group.disk_size_gb,
+                        node_images.ami_type(group.instance_types)])
+    return f"{group.name}-{hashlib.sha256(fixed.encode()).hexdigest()[:8]}"
+
+
+def _assume_policy(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def _role(name: str, role_name: str, assume: pulumi.Input[str], policies: tuple[str, ...],
+          tags: dict[str, str], opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    role = aws.iam.Role(name, name=role_name, assume_role_policy=assume, tags=tags, opts=opts)
+    for policy in policies:
+        aws.iam.RolePolicyAttachment(f"{name}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy,
+                                     opts=opts)
+    return role
+
+
+def _job_runner_trust(provider_arn: str, issuer: str) -> str:
+    host = issuer.removeprefix("https://")
+    namespace, account = JOB_RUNNER_SERVICE_ACCOUNT
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{namespace}:{account}",
+                                       f"{host}:aud": "sts.amazonaws.com"}}}]})
+
+
+def cluster_program(args: ClusterArgs) -> None:
+    provider = aws_target.provider(args.target)
+    opts = pulumi.ResourceOptions(provider=provider)
+    tags = aws_target.tags(args.target, **{"fleetyard.io/cluster-id": args.cluster_id})
+    group = args.node_group
+
+    cluster_role = _role("cluster-role", f"{args.role_prefix}-cluster", _assume_policy("eks.amazonaws.com"),
+                         CLUSTER_POLICIES, tags, opts)
+    node_role = _role("node-role", f"{args.role_prefix}-node", _assume_policy("ec2.amazonaws.com"),
+                      NODE_POLICIES, tags, opts)
+
+    cluster = aws.eks.Cluster(
+        "cluster", name=args.cluster_name, role_arn=cluster_role.arn, version=args.kubernetes_version,
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=[*args.private_subnet_ids, *args.public_subnet_ids],
+            endpoint_private_access=True, endpoint_public_access=True,
+            public_access_cidrs=args.public_access_cidrs or ["0.0.0.0/0"]),
+        access_config=aws.eks.ClusterAccessConfigArgs(
+            authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
+        tags=tags, opts=opts)
+
+    operator_entry = aws.eks.AccessEntry(
+        "operator-access", cluster_name=cluster.name, principal_arn=args.target.role_arn, type="STANDARD",
+        tags=tags, opts=opts)
+    aws.eks.AccessPolicyAssociation(
+        "operator-admin", cluster_name=cluster.name, principal_arn=args.target.role_arn,
+        policy_arn=CLUSTER_ADMIN_POLICY, access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[operator_entry]))
+
+    nodes = aws.eks.NodeGroup(
+        "system-nodes", cluster_name=cluster.name, node_group_name=node_group_name(group),
+        node_role_arn=node_role.arn, subnet_ids=list(args.private_subnet_ids),
+        instance_types=list(group.instance_types), ami_type=node_images.ami_type(group.instance_types),
+        disk_size=group.disk_size_gb, version=cluster.version,
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+            min_size=group.min_size, max_size=group.max_size, desired_size=group.desired_size),
+        labels={"fleetyard.io/node-group": group.name}, tags=tags,
+        opts=opts)
+
+    issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+    oidc = aws.iam.OpenIdConnectProvider(
+        "oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], thumbprint_lists=[OIDC_THUMBPRINT],
+        tags=tags, opts=opts)
+    job_runner = aws.iam.Role(
+        "job-runner", name=f"{args.role_prefix}-jr",
+        assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(lambda a: _job_runner_trust(a[0], a[1])),
+        tags=tags, opts=opts)
+
+    for addon in CORE_ADDONS:
+        aws.eks.Addon(addon, cluster_name=cluster.name, addon_name=addon,
+                      resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE", tags=tags,
+                      opts=pulumi.ResourceOptions(provider=provider, depends_on=[nodes]))
+
+    pulumi.export("clusterName", cluster.name)
+    pulumi.export("clusterArn", cluster.arn)
+    pulumi.export("kubernetesVersion", cluster.version)
+    pulumi.export("endpoint", cluster.endpoint)
+    pulumi.export("certificateAuthorityData", cluster.certificate_authority.apply(lambda ca: ca.data))
+    pulumi.export("oidcIssuer", issuer)
+    pulumi.export("oidcProviderArn", oidc.arn)
+    pulumi.export("jobRunnerRoleArn", job_runner.arn)
+    pulumi.export("nodeGroupName", nodes.node_group_name)
+    pulumi.export("clusterRoleArn", cluster_role.arn)
+    pulumi.export("nodeRoleArn", node_role.arn)

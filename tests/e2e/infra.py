@@ -1,0 +1,89 @@
+"""Helpers of the provisioning e2e tests: manifests for a Network and a ProvisionedCluster, waiting
+for their phases, and looking at what moto (the AWS endpoint) holds."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Any
+
+import boto3
+
+from fleetyard.models import kinds
+from tests.conftest import create, get, wait_for
+
+PROVISION_TIMEOUT = 240
+
+
+def network(custom, namespace: str, name: str = "net", connection: str = "prod", cidr: str = "10.30.0.0/16",
+            **spec: Any) -> dict[str, Any]:
+    return create(custom, namespace, kinds.NETWORK, {"metadata": {"name": name}, "spec": {
+        "connectionRef": {"name": connection}, "displayName": "Network", "region": "us-east-1",
+        "config": {"cidr": cidr, "natGateways": "Single"}, **spec}})
+
+
+def cluster(custom, namespace: str, name: str = "prod", network_name: str = "net", connection: str = "prod",
+            **spec: Any) -> dict[str, Any]:
+    return create(custom, namespace, kinds.PROVISIONED_CLUSTER, {"metadata": {"name": name}, "spec": {
+        "connectionRef": {"name": connection}, "networkRef": {"name": network_name}, "displayName": "Cluster",
+        "region": "us-east-1", "config": {
+            "kubernetesVersion": "1.34", "publicAccessCidrs": ["203.0.113.0/24"],
+            "systemNodeGroup": {"name": "system", "instanceTypes": ["m7g.large"], "minSize": 1, "maxSize": 3,
+                                "desiredSize": 2, "diskSizeGb": 50}}, **spec}})
+
+
+def patch_spec(custom, namespace: str, kind: kinds.Kind, name: str, spec: dict[str, Any]) -> None:
+    custom.patch_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kind.plural, name, {"spec": spec},
+                                          _content_type="application/merge-patch+json")
+
+
+def phase_is(custom, namespace: str, kind: kinds.Kind, name: str, phase: str,
+             timeout: float = PROVISION_TIMEOUT, generation: bool = True) -> dict[str, Any]:
+    """The object once status.status is `phase` (and, by default, reflects the current generation)."""
+    def probe() -> dict[str, Any] | None:
+        obj = get(custom, namespace, kind, name)
+        status = obj.get("status") or {}
+        if status.get("status") == "failed" and phase != "failed" and "retrying" not in (status.get("statusMessage") or ""):
+            raise AssertionError(f"{kind.kind} {name} failed: {status.get('statusMessage')}")
+        fresh = not generation or status.get("observedGeneration") == obj["metadata"]["generation"]
+        return obj if status.get("status") == phase and fresh else None
+    return wait_for(probe, timeout, f"{kind.kind} {name} to be {phase}")
+
+
+def operations(custom, namespace: str, target: str) -> list[dict[str, Any]]:
+    items = custom.list_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "operations")["items"]
+    mine = [o for o in items if o["spec"]["resourceRef"]["name"] == target]
+    return sorted(mine, key=lambda o: (o["metadata"]["creationTimestamp"], o["metadata"]["name"]))
+
+
+def gone(custom, namespace: str, kind: kinds.Kind, name: str, timeout: float = PROVISION_TIMEOUT) -> bool:
+    import kubernetes
+
+    def probe() -> bool:
+        try:
+            get(custom, namespace, kind, name)
+        except kubernetes.client.ApiException as exc:
+            return exc.status == 404
+        return False
+    return wait_for(probe, timeout, f"{kind.kind} {name} to be deleted")
+
+
+def aws(env, service: str) -> Any:
+    e = env.aws_env()
+    return boto3.client(service, region_name="us-east-1", endpoint_url=e["AWS_ENDPOINT_URL"],
+                        aws_access_key_id=e["AWS_ACCESS_KEY_ID"], aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"])
+
+
+def vpcs_of(env, network_id: str) -> list[dict[str, Any]]:
+    return aws(env, "ec2").describe_vpcs(Filters=[{"Name": "tag:fleetyard.io/network-id",
+                                                   "Values": [network_id]}])["Vpcs"]
+
+
+def eks_clusters(env, prefix: str) -> list[str]:
+    return [n for n in aws(env, "eks").list_clusters()["clusters"] if n.startswith(prefix)]
+
+
+def fake_aws_state(env) -> dict[str, Any]:
+    """What the test `aws` plugin keeps for APIs moto lacks (cluster versions, addons, access entries)."""
+    path = pathlib.Path(env.operator_settings["FLEETYARD_FAKE_AWS_STATE"])
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,145 @@
+"""What a Network or ProvisionedCluster does next, for every situation a user can put it in."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from fleetyard.controllers import infra_phases as p
+
+NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+def op(operation: str, phase: str, gen: int = 1, *, retryable: bool | None = None, retry_after: int = 30,
+       ago: int = 60, attempt: int = 1, conn: str | None = "7") -> p.LastOperation:
+    error = None if retryable is None else {"code": "X", "message": "it broke",
+                                             "details": {"retryable": retryable, "retryAfter": retry_after}}
+    return p.LastOperation(f"op-{operation}", operation, phase, gen, attempt, conn, error,
+                           NOW - datetime.timedelta(seconds=ago), None)
+
+
+def facts(**kw: object) -> p.Facts:
+    base: dict[str, object] = {"generation": 1, "current_phase": None, "provisioned": "False", "now": NOW,
+                               "connection_version": "7"}
+    base.update(kw)
+    return p.Facts(**base)  # type: ignore[arg-type]
+
+
+CASES = [
+    # name, facts, (phase, start, release, stalled)
+    ("new, connection not active", facts(waiting_for="Connection prod to become active (it is pending)"),
+     ("pending", None, False, False)),
+    ("new, ready", facts(), ("provisioning", "provision", False, False)),
+    ("provision running", facts(provisioned="Unknown", last=op("provision", "running")),
+     ("provisioning", None, False, False)),
+    ("provision queued", facts(provisioned="Unknown", last=op("provision", "queued")),
+     ("provisioning", None, False, False)),
+    ("provisioned and converged", facts(provisioned="True", last=op("provision", "succeeded")),
+     ("active", None, False, False)),
+    ("spec changed", facts(generation=2, provisioned="True", last=op("provision", "succeeded")),
+     ("updating", "update", False, False)),
+    ("spec changed while connection failed", facts(generation=2, provisioned="True", current_phase="active",
+                                                   waiting_for="Connection prod to become active (it is failed)",
+                                                   last=op("provision", "succeeded")),
+     ("active", None, False, False)),
+    ("retryable failure, too early", facts(provisioned="Unknown", last=op("provision", "failed", retryable=True,
+                                                                         retry_after=120)),
+     ("failed", None, False, False)),
+    ("retryable failure, due", facts(provisioned="Unknown", last=op("provision", "failed", retryable=True,
+                                                                   retry_after=30)),
+     ("provisioning", "provision", False, False)),
+    ("terminal failure", facts(provisioned="Unknown", last=op("provision", "failed", retryable=False)),
+     ("failed", None, False, True)),
+    ("terminal failure, spec fixed", facts(generation=2, provisioned="Unknown",
+                                          last=op("provision", "failed", retryable=False)),
+     ("provisioning", "provision", False, False)),
+    ("terminal failure, connection changed", facts(connection_version="8", provisioned="Unknown",
+                                                  last=op("provision", "failed", retryable=False)),
+     ("provisioning", "provision", False, False)),
+    ("update failure keeps update", facts(provisioned="True", generation=3,
+                                         last=op("update", "failed", gen=3, retryable=True, retry_after=0)),
+     ("updating", "update", False, False)),
+    ("desired Destroyed", facts(desired="Destroyed", provisioned="True", generation=2,
+                                last=op("provision", "succeeded")),
+     ("destroying", "destroy", False, False)),
+    ("destroyed", facts(desired="Destroyed", provisioned="False", generation=2, last=op("destroy", "succeeded", 2)),
+     ("destroyed", None, False, False)),
+    ("provisioned again", facts(generation=3, provisioned="False", last=op("destroy", "succeeded", 2)),
+     ("provisioning", "provision", False, False)),
+    ("desired Pending, nothing built", facts(desired="Pending"), ("pending", None, False, False)),
+    ("desired Pending, built", facts(desired="Pending", provisioned="True", current_phase="active",
+                                     generation=2, last=op("provision", "succeeded")),
+     ("active", None, False, False)),
+    ("delete, never built", facts(deleting=True), ("destroyed", None, True, False)),
+    ("delete, built", facts(deleting=True, provisioned="True", last=op("provision", "succeeded")),
+     ("destroying", "destroy", False, False)),
+    ("delete, partly built", facts(deleting=True, provisioned="Unknown", last=op("provision", "failed",
+                                                                                 retryable=False)),
+     ("destroying", "destroy", False, False)),
+    ("delete while provisioning waits", facts(deleting=True, provisioned="Unknown", last=op("provision", "running")),
+     ("provisioning", None, False, False)),
+    ("delete, destroyed", facts(deleting=True, provisioned="False", last=op("destroy", "succeeded")),
+     ("destroyed", None, True, False)),
+    ("delete with Retain", facts(deleting=True, deletion_policy="Retain", provisioned="True",
+                                 current_phase="active", last=op("provision", "succeeded")),
+     ("active", None, True, False)),
+    ("delete blocked by users", facts(deleting=True, provisioned="True", current_phase="active",
+                                      delete_blocked_by=("ProvisionedCluster/prod",),
+                                      last=op("provision", "succeeded")),
+     ("active", None, False, False)),
+    ("destroy failed, retry due", facts(deleting=True, provisioned="True",
+                                        last=op("destroy", "failed", retryable=True, retry_after=0)),
+     ("destroying", "destroy", False, False)),
+]
+
+
+@pytest.mark.parametrize("name,f,expected", CASES, ids=[c[0] for c in CASES])
+def test_decide(name: str, f: p.Facts, expected: tuple[str, str | None, bool, bool]) -> None:
+    d = p.decide(f)
+    assert (d.phase, d.start, d.release, d.stalled) == expected, d.message
+
+
+def test_waiting_message_names_what_is_awaited() -> None:
+    d = p.decide(facts(waiting_for="Network prod-net to become active (it is provisioning)"))
+    assert d.message == "waiting for Network prod-net to become active (it is provisioning)"
+
+
+def test_retry_counts_attempts_and_says_when() -> None:
+    early = p.decide(facts(provisioned="Unknown", last=op("provision", "failed", retryable=True, retry_after=120)))
+    assert "retrying in 61s" in early.message and "it broke" in early.message
+    due = p.decide(facts(provisioned="Unknown", last=op("provision", "failed", retryable=True, attempt=3,
+                                                        retry_after=0)))
+    assert due.attempt == 4
+
+
+def test_terminal_failure_says_how_to_retry() -> None:
+    d = p.decide(facts(provisioned="Unknown", last=op("provision", "failed", retryable=False)))
+    assert "change the spec or the Connection" in d.message
+
+
+PROVISIONED_CASES = [
+    (None, None, ("False", "NotProvisioned")),
+    ("False", op("provision", "running"), ("Unknown", "Provisioning")),
+    ("False", op("provision", "failed"), ("Unknown", "Partial")),
+    ("Unknown", op("provision", "succeeded"), ("True", "Provisioned")),
+    ("True", op("update", "failed"), ("True", "Provisioned")),
+    ("True", op("destroy", "running"), ("True", "Provisioned")),
+    ("True", op("destroy", "succeeded"), ("False", "Destroyed")),
+    ("Unknown", op("destroy", "failed"), ("Unknown", "Partial")),
+]
+
+
+@pytest.mark.parametrize("previous,last,expected", PROVISIONED_CASES)
+def test_provisioned_condition(previous: str | None, last: p.LastOperation | None,
+                               expected: tuple[str, str]) -> None:
+    assert p.provisioned_condition(previous, last) == expected
+
+
+def test_conditions_follow_the_phase() -> None:
+    active = p.conditions_for(p.Decision("active"), ("True", "Provisioned"))
+    assert active["Ready"][0] == "True" and active["Reconciling"][0] == "False"
+    working = p.conditions_for(p.Decision("updating", "running pulumi up"), ("True", "Provisioned"))
+    assert working["Ready"][0] == "False" and working["Reconciling"][:2] == ("True", "Updating")
+    stalled = p.conditions_for(p.Decision("failed", "AccessDenied", stalled=True), ("Unknown", "Partial"))
+    assert stalled["Stalled"][0] == "True" and stalled["Provisioned"][0] == "Unknown"

@@ -1,0 +1,112 @@
+"""How fleetyard lays out networks and node groups: subnet sizes, AMI types, replacement names, stack names."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from fleetyard import settings
+from fleetyard.provisioning import cluster_program, jobs, node_images, subnets
+
+ZONES = ["us-east-1c", "us-east-1a", "us-east-1b", "us-east-1d"]
+
+
+@pytest.mark.parametrize("cidr,private_prefix,public_prefix", [
+    ("10.0.0.0/16", 18, 20), ("172.16.0.0/20", 22, 24), ("192.168.10.0/24", 26, 28)])
+def test_subnets_fit_the_vpc_and_never_overlap(cidr: str, private_prefix: int, public_prefix: int) -> None:
+    plan = subnets.plan(cidr, ZONES)
+    assert [p.zone for p in plan] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    nets = [ipaddress.ip_network(c) for p in plan for c in (p.public_cidr, p.private_cidr)]
+    vpc = ipaddress.ip_network(cidr)
+    assert all(n.subnet_of(vpc) for n in nets)
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert {ipaddress.ip_network(p.private_cidr).prefixlen for p in plan} == {private_prefix}
+    assert {ipaddress.ip_network(p.public_cidr).prefixlen for p in plan} == {public_prefix}
+
+
+def test_one_zone_region_gets_one_pair() -> None:
+    assert len(subnets.plan("10.0.0.0/16", ["eu-south-2a"])) == 1
+
+
+@pytest.mark.parametrize("types,ami", [
+    (["m7g.large"], "AL2023_ARM_64_STANDARD"),
+    (["m7g.large", "c6gn.xlarge", "x2gd.large"], "AL2023_ARM_64_STANDARD"),
+    (["m7i.large", "m7i-flex.large", "c7a.xlarge"], "AL2023_x86_64_STANDARD"),
+    (["g5.xlarge"], "AL2023_x86_64_NVIDIA"),
+    (["g5g.xlarge"], "AL2023_ARM_64_NVIDIA"),
+])
+def test_ami_type_follows_architecture(types: list[str], ami: str) -> None:
+    assert node_images.ami_type(types) == ami
+
+
+def test_mixed_architectures_are_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="config.systemNodeGroup.instanceTypes.*arm64: m7g.large"):
+        node_images.ami_type(["m7g.large", "m7i.large"])
+
+
+def group(**kw: object) -> cluster_program.NodeGroupArgs:
+    base: dict[str, object] = {"name": "system", "instance_types": ["m7g.large"], "min_size": 1, "max_size": 3,
+                               "desired_size": 2, "disk_size_gb": 100}
+    base.update(kw)
+    return cluster_program.NodeGroupArgs(**base)  # type: ignore[arg-type]
+
+
+def test_node_group_name_changes_only_when_a_replacement_is_needed() -> None:
+    name = cluster_program.node_group_name(group())
+    assert name.startswith("system-")
+    assert cluster_program.node_group_name(group(desired_size=3, max_size=5)) == name
+    assert cluster_program.node_group_name(group(instance_types=["m7g.xlarge"])) != name
+    assert cluster_program.node_group_name(group(disk_size_gb=200)) != name
+
+
+def test_cluster_names_are_valid_for_eks() -> None:
+    name = jobs.cluster_name("acme", "Prod.Cluster_1" * 10, "ABCDE12345")
+    assert len(name) <= 100 and name.endswith("-abcde12345") and name.startswith("fy-acme-")
+    assert all(c.isalnum() or c == "-" for c in name)
+
+
+def _objects() -> tuple[dict, dict, dict, dict]:
+    conn = {"kind": "Connection", "metadata": {"name": "prod", "namespace": "acme", "labels": {"fleetyard.io/id": "CONN000001"}},
+            "spec": {"providerConfig": {"roleArn": "arn:aws:iam::123456789012:role/Fy", "region": "us-east-1"}}}
+    net = {"kind": "Network", "metadata": {"name": "net", "namespace": "acme", "labels": {"fleetyard.io/id": "NETW000001"}},
+           "spec": {"connectionRef": {"name": "prod"}, "region": "us-east-1", "config": {"cidr": "10.0.0.0/16"}},
+           "status": {"providerNetworkId": "vpc-1", "iacOutputs": {"publicSubnetIds": "subnet-a,subnet-b",
+                                                                   "privateSubnetIds": "subnet-c,subnet-d"}}}
+    cluster = {"kind": "ProvisionedCluster",
+               "metadata": {"name": "prod", "namespace": "acme", "labels": {"fleetyard.io/id": "CLUS000001"}},
+               "spec": {"connectionRef": {"name": "prod"}, "networkRef": {"name": "net"}, "region": "us-east-1",
+                        "config": {"kubernetesVersion": "1.35", "publicAccessCidrs": ["203.0.113.0/24"],
+                                   "systemNodeGroup": {"name": "system", "instanceTypes": ["m7g.large"], "minSize": 1,
+                                                       "maxSize": 3, "desiredSize": 2, "diskSizeGb": 50}}}}
+    op = {"metadata": {"name": "prod-provision-x1"}, "spec": {"operation": "provision", "attempt": 2}}
+    return conn, net, cluster, op
+
+
+def test_cluster_job_carries_the_spec_and_network_subnets() -> None:
+    conn, net, cluster, op = _objects()
+    cfg = settings.Settings(state_backend_url="file:///state", workspace_root="/ws")
+    job = jobs.build(op, cluster, conn, net, "ext-id", "pass", cfg, endpoint_url="")
+    args = job.program_args()
+    assert isinstance(args, cluster_program.ClusterArgs)
+    assert args.private_subnet_ids == ["subnet-c", "subnet-d"] and args.public_access_cidrs == ["203.0.113.0/24"]
+    assert args.node_group.disk_size_gb == 50 and args.kubernetes_version == "1.35"
+    assert args.target.role_arn == "arn:aws:iam::123456789012:role/Fy" and args.target.external_id == "ext-id"
+    assert job.project == "fleetyard-byoc-cluster" and job.stack_name == "acme-clus000001"
+    assert job.work_dir == "/ws/fleetyard-byoc-cluster/acme-clus000001" and job.attempt == 2
+    assert args.role_prefix == "fy-conn000001-clus000001"
+
+
+def test_cluster_job_waits_for_network_subnets() -> None:
+    conn, net, cluster, op = _objects()
+    net["status"] = {}
+    with pytest.raises(jobs.JobProblem, match="Network net has no subnets yet") as info:
+        jobs.build(op, cluster, conn, net, "x", "p", settings.Settings())
+    assert info.value.retryable
+
+
+def test_destroy_job_checks_the_vpc_is_gone() -> None:
+    conn, net, _, op = _objects()
+    op["spec"]["operation"] = "destroy"
+    job = jobs.build(op, net, conn, None, "x", "p", settings.Settings())
+    assert job.verify_gone == {"vpcId": "vpc-1"} and job.program == "network"
