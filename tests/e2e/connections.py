@@ -26,6 +26,8 @@ def secret(core, namespace: str, name: str, value: str) -> None:
 def connection(custom, namespace, role, name="prod", **provider) -> dict:
     config = {"accountId": role.account_id, "region": "us-east-1", "roleArn": role.role_arn,
               "stackArn": role.stack_arn, **provider}
+    if not config["stackArn"]:
+        del config["stackArn"]  # a role made by hand, not from fleetyard's template
     if "externalIdSecretArn" not in config and "externalIdSecretRef" not in config:
         config["externalIdSecretRef"] = {"name": "ext-id"}
     return create(custom, namespace, kinds.CONNECTION, {"metadata": {"name": name},

@@ -7,11 +7,15 @@ equal to those bootstrap calls, so from the next call on moto checks signatures 
 IAM policies (role trust policies and `sts:ExternalId` conditions included). moto counts every
 AWS API request that reaches a service handler, whatever its outcome, and ignores
 `/moto-api/...` requests; the bootstrap therefore disables botocore retries and the readiness
-probe uses `/moto-api/config`. `fleetyard dev up` and the e2e fixtures use it.
+probe uses `/moto-api/config`. `fleetyard dev up` and the e2e fixtures use it. `server_env`
+adds settings to the server process's environment only, e.g.
+`{"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}` so AWS managed policies
+(`arn:aws:iam::aws:policy/...`) exist for role policy attachments.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import http.client
 import json
 import os
@@ -36,9 +40,15 @@ _SERVER_ENV_DROP = ("INITIAL_NO_AUTH_ACTION_COUNT", "MOTO_ACCOUNT_ID", "MOTO_POR
 class MotoServer(processes.Service):
     """One moto server process and the operator credentials bootstrapped into it."""
 
-    def __init__(self, state_dir: pathlib.Path, access_control: bool = True) -> None:
+    def __init__(
+        self,
+        state_dir: pathlib.Path,
+        access_control: bool = True,
+        server_env: collections.abc.Mapping[str, str] | None = None,
+    ) -> None:
         self.state_dir = pathlib.Path(state_dir).resolve()
         self.access_control = access_control
+        self.server_env = dict(server_env or {})
         self.region = DEFAULT_REGION
         self.account_id = DEFAULT_ACCOUNT_ID
         self._port: int | None = None
@@ -86,11 +96,12 @@ class MotoServer(processes.Service):
         self.state_dir.mkdir(parents=True, exist_ok=True)
         port = processes.free_port()
         env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_DROP}
+        env.update(self.server_env)
         if self.access_control:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_BOOTSTRAP_CALLS)
         self._process = processes.ManagedProcess(
             "moto",
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "fleetyard.devenv.moto_main", "-H", "127.0.0.1", "-p", str(port)],
             log_dir=self.state_dir,
             env=env,
         )

@@ -16,7 +16,7 @@ KUBERNETES_VERSION_PATTERN = r"^1\.[0-9]{1,2}$"
 IPV4_CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
 INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 # Graviton (arm64) families carry a `g` in the letters after the generation digit: m7g, c6gn, x2gd.
-ARM64_INSTANCE_TYPE_PATTERN = r"^[a-z]+[0-9]+[a-z-]*g[a-z-]*\."
+ARM64_INSTANCE_TYPE_PATTERN = "^[a-z]+[0-9]+[a-z-]*g[a-z-]*[.]"
 MIXED_ARCHITECTURES_MESSAGE = ("config.systemNodeGroup.instanceTypes must not mix CPU architectures "
                                "(arm64 Graviton types such as m7g with x86_64 types)")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
