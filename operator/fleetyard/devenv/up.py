@@ -23,7 +23,7 @@ import kubernetes
 from fleetyard.devenv import environment, samples, tools
 from fleetyard.models import kinds
 
-WATCHED = (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER, kinds.CLUSTER)
+WATCHED = (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER, kinds.CLUSTER, kinds.OPERATION)
 
 
 def _pid(state: pathlib.Path) -> int | None:
@@ -103,6 +103,11 @@ def _watch(api: kubernetes.client.ApiClient, stop: threading.Event) -> None:
 def _describe(kind: kinds.Kind, obj: dict[str, Any]) -> str:
     status = obj.get("status") or {}
     phase = status.get("status") or status.get("externalStatus") or "pending"
+    if kind is kinds.OPERATION:
+        progress = status.get("progress") or {}
+        summary = progress.get("summary") or {}
+        counts = f" [{summary.get('succeeded', 0)}/{summary.get('total', 0)} resources]" if summary else ""
+        return f"{obj['spec']['operation']} {phase}: {progress.get('stage') or ''}{counts} {progress.get('message') or ''}"
     message = status.get("statusMessage") or ""
     return f"{phase}" + (f" - {message}" if message else "")
 

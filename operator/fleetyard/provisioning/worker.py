@@ -116,6 +116,9 @@ def wait_until_gone(job: job_mod.Job, channel: Channel) -> None:
 
 def execute(job: job_mod.Job, channel: Channel) -> dict[str, Any]:
     def on_event(event: Any) -> None:
+        diagnostic = getattr(event, "diagnostic_event", None)
+        if diagnostic is not None and str(getattr(diagnostic, "severity", "")) == "debug":
+            return  # about ten per resource; nobody reads them in an Operation's progress
         channel.send({"event": progress.event_to_dict(event)})
 
     channel.stage("preparing", f"selecting stack {job.project}/{job.stack_name}")
