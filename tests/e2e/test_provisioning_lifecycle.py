@@ -4,6 +4,7 @@ kept, provisioned again, and deleted. The tests share one organization and run t
 
 from __future__ import annotations
 
+import pathlib
 import uuid
 
 import kubernetes
@@ -149,6 +150,24 @@ def test_provisioned_again_rebuilds(env, org, custom) -> None:
     pc = infra.phase_is(custom, org, kinds.PROVISIONED_CLUSTER, "prod", "active")
     name = pc["status"]["providerMetadata"]["clusterName"]
     assert infra.eks_clusters(env, name) == [name]
+    # five runs so far (provision, update, update, destroy, provision); the operator keeps the last 3
+    kept = wait_for(lambda: (lambda ops: ops if len(ops) == 3 else None)(infra.operations(custom, org, "prod")),
+                    30, "old Operations to be pruned")
+    assert [o["spec"]["operation"] for o in kept] == ["update", "destroy", "provision"]
+
+
+def test_delete_with_retain_leaves_the_cloud_alone(env, org, custom) -> None:
+    infra.cluster(custom, org, name="kept", deletionPolicy="Retain")
+    pc = infra.phase_is(custom, org, kinds.PROVISIONED_CLUSTER, "kept", "active")
+    name = pc["status"]["providerMetadata"]["clusterName"]
+    stack = pc["status"]["iacState"]["stackName"]
+    custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, org, "provisionedclusters", "kept")
+    infra.gone(custom, org, kinds.PROVISIONED_CLUSTER, "kept", timeout=30)
+    assert infra.eks_clusters(env, name) == [name]
+    assert len(infra.aws(env, "eks").list_nodegroups(clusterName=name)["nodegroups"]) == 1
+    state = pathlib.Path(env.operator_settings["FLEETYARD_STATE_BACKEND"].removeprefix("file://"))
+    assert (state / ".pulumi" / "stacks" / "fleetyard-byoc-cluster" / f"{stack}.json").exists()
+    assert [o["spec"]["operation"] for o in infra.operations(custom, org, "kept")] == []
 
 
 def test_delete_destroys_then_lets_go(env, org, custom) -> None:
