@@ -107,7 +107,7 @@ def test_waiting_message_names_what_is_awaited() -> None:
 
 def test_retry_counts_attempts_and_says_when() -> None:
     early = p.decide(facts(provisioned="Unknown", last=op("provision", "failed", retryable=True, retry_after=120)))
-    assert "retrying in 61s" in early.message and "it broke" in early.message
+    assert "retrying at 2026-11-27T12:01:00Z (attempt 2)" in early.message and "it broke" in early.message
     due = p.decide(facts(provisioned="Unknown", last=op("provision", "failed", retryable=True, attempt=3,
                                                         retry_after=0)))
     assert due.attempt == 4

@@ -141,8 +141,9 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
         if f.now >= retry_at:
             return Decision(PHASE_OF[operation], f"retrying {operation} (attempt {last.attempt + 1})",
                             start=operation, attempt=last.attempt + 1)
-        wait = int((retry_at - f.now).total_seconds()) + 1
-        return Decision("failed", f"{reason}; retrying in {wait}s", retry_at=retry_at)
+        # an absolute time, so the message (and status) does not change on every tick
+        at = retry_at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return Decision("failed", f"{reason}; retrying at {at} (attempt {last.attempt + 1})", retry_at=retry_at)
     return Decision("failed", f"{reason} (change the spec or the Connection to retry)", stalled=True)
 
 

@@ -30,15 +30,19 @@ def network_of(obj: dict[str, Any]) -> dict[str, Any] | None:
     return resources.get_object(kinds.NETWORK, obj["metadata"]["namespace"], ref.get("name", ""))
 
 
+def _wait_for_active(kind: str, name: str | None, dependency: dict[str, Any] | None) -> str | None:
+    """What to wait for until `dependency` (a Connection or Network) is active; None once it is."""
+    if dependency is None:
+        return f"{kind} {name} (not found)"
+    phase = (dependency.get("status") or {}).get("status")
+    if phase != "active":
+        return f"{kind} {name} to become active (it is {phase or 'pending'})"
+    return None
+
+
 def _connection_wait(obj: dict[str, Any]) -> str | None:
     name = ((obj.get("spec") or {}).get("connectionRef") or {}).get("name")
-    conn = connection_of(obj)
-    if conn is None:
-        return f"Connection {name} (not found)"
-    phase = (conn.get("status") or {}).get("status")
-    if phase != "active":
-        return f"Connection {name} to become active (it is {phase or 'pending'})"
-    return None
+    return _wait_for_active("Connection", name, connection_of(obj))
 
 
 class NetworkTarget:
@@ -75,13 +79,7 @@ class ClusterTarget:
         if wait := _connection_wait(obj):
             return wait
         name = ((obj.get("spec") or {}).get("networkRef") or {}).get("name")
-        net = network_of(obj)
-        if net is None:
-            return f"Network {name} (not found)"
-        phase = (net.get("status") or {}).get("status")
-        if phase != "active":
-            return f"Network {name} to become active (it is {phase or 'pending'})"
-        return None
+        return _wait_for_active("Network", name, network_of(obj))
 
     def delete_blockers(self, obj: dict[str, Any]) -> tuple[str, ...]:
         return ()
