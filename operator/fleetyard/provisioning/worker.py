@@ -23,7 +23,7 @@ import boto3
 import pulumi.automation as auto
 
 from fleetyard.cloud import inventory, session as sessions, sts
-from fleetyard.provisioning import cluster_program, failures, job as job_mod, locks, network_program, progress
+from fleetyard.provisioning import adoption, cluster_program, failures, job as job_mod, locks, network_program, progress
 
 GONE_TIMEOUT = 900.0
 
@@ -81,8 +81,23 @@ def recover(job: job_mod.Job, stack: auto.Stack, channel: Channel, on_event: Cal
     store = locks.store_for(job.backend_url, _s3_client)
     cleared = locks.clear_stale(store, job.project, job.stack_name, on_wait=lambda lock: channel.stage(
         "recovering", "waiting for the previous run of this stack to finish its last steps"))
+    adopt_pending_creates(job, stack, channel)
     channel.stage("refreshing", f"refreshing the stack state ({len(cleared)} stale lock(s) cleared)")
     stack.refresh(on_event=on_event, color="never")
+
+
+def adopt_pending_creates(job: job_mod.Job, stack: auto.Stack, channel: Channel) -> None:
+    """Turn creates the dead run left pending into state entries, so nothing is built twice."""
+    state = stack.export_stack()
+    deployment = dict(state.deployment or {})
+    if not adoption.pending_creates(deployment):
+        return
+    sess = customer_session(job)
+    finder = adoption.CloudFinder(sessions.client(sess, "ec2"), sts.caller_account(sess))
+    fixed, adopted, dropped = adoption.adopt(deployment, finder)
+    stack.import_stack(auto.Deployment(version=state.version, deployment=fixed))
+    channel.stage("recovering", f"{len(adopted)} resource(s) the stopped run was creating were found and adopted; "
+                                f"{len(dropped)} will be created")
 
 
 def customer_session(job: job_mod.Job) -> boto3.Session:
