@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import botocore.exceptions
 
+import fake_aws_trace
 from fake_aws_config import Clients
 from fake_aws_values import UNKNOWN, contains_unknown, get_path, is_unknown, same
 
@@ -67,10 +68,13 @@ def ignore_codes(fn: Callable[[], Any], *codes: str) -> Any:
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 120, step: float = 0.5) -> None:
     deadline = time.monotonic() + timeout
+    waited = fake_aws_trace.Wait(what)
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(step)
+        waited.slept = True
+    waited.done()
 
 
 def ec2_tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:

@@ -11,7 +11,8 @@ Endpoints: the provider's `endpoints` entry for a service if given, else boto3's
 given, else boto3's default chain (`AWS_ACCESS_KEY_ID`, ...). With `assumeRoles`, each role is
 assumed in turn (sts:AssumeRole with ExternalId and RoleSessionName) and every later call uses the
 temporary credentials. The session is made on the first AWS call, so a preview that only plans
-creates calls nothing.
+creates calls nothing. Every client is passed through `fake_aws_trace.instrument` (opt-in call
+tracing and emulated latency, off unless FLEETYARD_FAKE_AWS_TRACE/_LATENCY are set).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import boto3
 import botocore.client
 import botocore.config
 
+import fake_aws_trace
 from fake_aws_values import is_unknown
 
 _BOOL_KEYS = (
@@ -188,12 +190,12 @@ class Clients:
     def _make_session(self) -> boto3.session.Session:
         session = self._base_session()
         for role in self.config.assume_roles:
-            sts = session.client(
+            sts = fake_aws_trace.instrument(session.client(
                 "sts",
                 region_name=self.config.region,
                 endpoint_url=self.config.endpoint("sts"),
                 config=self._botocore_config,
-            )
+            ))
             kwargs: dict[str, Any] = {
                 "RoleArn": role.role_arn,
                 "RoleSessionName": role.session_name or "pulumi",
@@ -222,12 +224,12 @@ class Clients:
                 self._session = self._make_session()
             key = (service, region)
             if key not in self._clients:
-                self._clients[key] = self._session.client(
+                self._clients[key] = fake_aws_trace.instrument(self._session.client(
                     service,  # type: ignore[call-overload]
                     region_name=region,
                     endpoint_url=self.config.endpoint(service),
                     config=self._botocore_config,
-                )
+                ))
             return self._clients[key]
 
     def account_id(self) -> str:

@@ -18,7 +18,8 @@ entries go when the cluster is deleted. `fake_aws_state.load(path)` reads it in 
 Env read: AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> (unless the provider's `endpoints` config
 names one), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (the ambient
 credentials, unless `accessKey`/`secretKey` are configured), AWS_REGION / AWS_DEFAULT_REGION
-(fallback region), FLEETYARD_FAKE_AWS_STATE.
+(fallback region), FLEETYARD_FAKE_AWS_STATE, and for benchmarks FLEETYARD_FAKE_AWS_TRACE /
+FLEETYARD_FAKE_AWS_LATENCY (opt-in per-call trace and emulated latency, `fake_aws_trace`).
 
 Protocol notes: Configure answers acceptSecrets=False (the engine strips secrets from what it
 sends and marks outputs secret from secret inputs itself), acceptOutputs/acceptResources=False, and
@@ -49,6 +50,7 @@ import fake_aws_eks  # noqa: E402
 import fake_aws_eks_access  # noqa: E402
 import fake_aws_iam  # noqa: E402
 import fake_aws_state  # noqa: E402
+import fake_aws_trace  # noqa: E402
 from fake_aws_base import Context, Handler  # noqa: E402
 from fake_aws_config import Clients, ProviderConfig  # noqa: E402
 from fake_aws_invokes import INVOKES  # noqa: E402
@@ -124,6 +126,7 @@ class FakeAwsProvider(p.Provider):
     # -- resources -----------------------------------------------------------------------
     async def check(self, request: p.CheckRequest) -> p.CheckResponse:
         handler = self._handler(request.type)
+        fake_aws_trace.note_urn(request.urn)
         inputs, failures = handler.check(request.name, to_plain_map(request.old_inputs),
                                          to_plain_map(request.new_inputs), request.random_seed)
         return p.CheckResponse(inputs=from_plain_map(inputs),
@@ -131,6 +134,7 @@ class FakeAwsProvider(p.Provider):
 
     async def diff(self, request: p.DiffRequest) -> p.DiffResponse:
         handler = self._handler(request.type)
+        fake_aws_trace.note_urn(request.urn)
         result = handler.diff(to_plain_map(request.old_state), to_plain_map(request.new_inputs))
         detailed = {
             path: p.PropertyDiff(
@@ -143,6 +147,7 @@ class FakeAwsProvider(p.Provider):
 
     async def create(self, request: p.CreateRequest) -> p.CreateResponse:
         handler = self._handler(request.type)
+        fake_aws_trace.note_urn(request.urn)
         inputs = to_plain_map(request.properties)
         if request.preview:
             return p.CreateResponse(resource_id="",
@@ -153,6 +158,7 @@ class FakeAwsProvider(p.Provider):
 
     async def read(self, request: p.ReadRequest) -> p.ReadResponse:
         handler = self._handler(request.type)
+        fake_aws_trace.note_urn(request.urn)
         state: dict[str, Any] = {**to_plain_map(request.inputs), **to_plain_map(request.properties)}
         outputs = await self._run(f"reading {request.type} {request.resource_id}",
                                   lambda: handler.read(self.ctx, request.resource_id, state))
@@ -165,6 +171,7 @@ class FakeAwsProvider(p.Provider):
 
     async def update(self, request: p.UpdateRequest) -> p.UpdateResponse:
         handler = self._handler(request.type)
+        fake_aws_trace.note_urn(request.urn)
         olds, news = to_plain_map(request.olds), to_plain_map(request.news)
         if request.preview:
             return p.UpdateResponse(properties=from_plain_map(handler.preview_update(self.ctx, olds, news)))
@@ -174,6 +181,7 @@ class FakeAwsProvider(p.Provider):
 
     async def delete(self, request: p.DeleteRequest) -> None:
         handler = self._handler(request.type)
+        fake_aws_trace.note_urn(request.urn)
         state = to_plain_map(request.properties)
         await self._run(f"deleting {request.type} {request.resource_id}",
                         lambda: handler.delete(self.ctx, request.resource_id, state))
