@@ -8,6 +8,7 @@ peering), starts the Prometheus endpoint and runs until stopped.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from typing import Any
 
@@ -37,6 +38,9 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         apply_kopf_settings(settings, cfg)
+        # the runner's status patches and reconciles go through asyncio.to_thread
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fleetyard"))
         memo.runner = runner_mod.Runner(cfg, _reconcile_after(cfg))
 
     return registry

@@ -57,9 +57,10 @@ def _reconcile(target: Any, obj: dict[str, Any], history: int) -> infra_phases.D
     last = last_operation(newest)
     old_provisioned = (conditions.find(status.get("conditions"), infra_phases.PROVISIONED) or {}).get("status")
     provisioned = infra_phases.provisioned_condition(old_provisioned, last)
-    connection = infra_targets.connection_of(obj)
+    deps = target.deps(obj)
+    connection = deps.connection
     deleting = bool(meta.get("deletionTimestamp"))
-    waiting = target.waiting_for(obj) if not deleting else None
+    waiting = target.waiting_for(obj, deps) if not deleting else None
     if infra_targets.object_id(obj) is None:
         waiting = "an id to be assigned"
     facts = infra_phases.Facts(
@@ -88,9 +89,9 @@ def _reconcile(target: Any, obj: dict[str, Any], history: int) -> infra_phases.D
         events.post(obj, "Warning" if decision.phase == "failed" else "Normal", _reason(decision),
                     decision.message or f"{obj['kind']} is {decision.phase}")
     if not deleting:
-        target.after(obj, {**status, **new_status})
+        target.after(obj, {**status, **new_status}, deps)
     if decision.start is None and newest is not None:
-        operations.prune(meta["namespace"], meta["uid"], history)
+        operations.prune(meta["namespace"], ops, history)
     if decision.release:
         target.release(obj)
         operations.delete_all(meta["namespace"], meta["uid"])

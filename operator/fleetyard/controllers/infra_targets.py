@@ -7,6 +7,7 @@ everything else is plain dict shaping.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fleetyard.kube import patching, resources
@@ -30,6 +31,14 @@ def network_of(obj: dict[str, Any]) -> dict[str, Any] | None:
     return resources.get_object(kinds.NETWORK, obj["metadata"]["namespace"], ref.get("name", ""))
 
 
+@dataclasses.dataclass(frozen=True)
+class Deps:
+    """The objects a target refers to, read once per reconcile."""
+
+    connection: dict[str, Any] | None
+    network: dict[str, Any] | None = None
+
+
 def _wait_for_active(kind: str, name: str | None, dependency: dict[str, Any] | None) -> str | None:
     """What to wait for until `dependency` (a Connection or Network) is active; None once it is."""
     if dependency is None:
@@ -40,17 +49,20 @@ def _wait_for_active(kind: str, name: str | None, dependency: dict[str, Any] | N
     return None
 
 
-def _connection_wait(obj: dict[str, Any]) -> str | None:
+def _connection_wait(obj: dict[str, Any], deps: Deps) -> str | None:
     name = ((obj.get("spec") or {}).get("connectionRef") or {}).get("name")
-    return _wait_for_active("Connection", name, connection_of(obj))
+    return _wait_for_active("Connection", name, deps.connection)
 
 
 class NetworkTarget:
     kind = kinds.NETWORK
     project = network_program.PROJECT
 
-    def waiting_for(self, obj: dict[str, Any]) -> str | None:
-        return _connection_wait(obj)
+    def deps(self, obj: dict[str, Any]) -> Deps:
+        return Deps(connection_of(obj))
+
+    def waiting_for(self, obj: dict[str, Any], deps: Deps) -> str | None:
+        return _connection_wait(obj, deps)
 
     def delete_blockers(self, obj: dict[str, Any]) -> tuple[str, ...]:
         meta = obj["metadata"]
@@ -64,7 +76,7 @@ class NetworkTarget:
             return {"providerNetworkId": None, "iacOutputs": None}
         return {"providerNetworkId": outputs.get("vpcId"), "iacOutputs": dict(outputs)}
 
-    def after(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    def after(self, obj: dict[str, Any], status: dict[str, Any], deps: Deps) -> None:
         return None
 
     def release(self, obj: dict[str, Any]) -> None:
@@ -75,11 +87,14 @@ class ClusterTarget:
     kind = kinds.PROVISIONED_CLUSTER
     project = cluster_program.PROJECT
 
-    def waiting_for(self, obj: dict[str, Any]) -> str | None:
-        if wait := _connection_wait(obj):
+    def deps(self, obj: dict[str, Any]) -> Deps:
+        return Deps(connection_of(obj), network_of(obj))
+
+    def waiting_for(self, obj: dict[str, Any], deps: Deps) -> str | None:
+        if wait := _connection_wait(obj, deps):
             return wait
         name = ((obj.get("spec") or {}).get("networkRef") or {}).get("name")
-        return _wait_for_active("Network", name, network_of(obj))
+        return _wait_for_active("Network", name, deps.network)
 
     def delete_blockers(self, obj: dict[str, Any]) -> tuple[str, ...]:
         return ()
@@ -98,7 +113,7 @@ class ClusterTarget:
             "iacOutputs": {k: v for k, v in outputs.items() if k not in HIDDEN_OUTPUTS},
         }
 
-    def after(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    def after(self, obj: dict[str, Any], status: dict[str, Any], deps: Deps) -> None:
         """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""
         meta = obj["metadata"]
         spec = obj.get("spec") or {}
@@ -117,8 +132,7 @@ class ClusterTarget:
             return  # a self-registered Cluster of the same name: not ours to touch
         elif {k: (record.get("spec") or {}).get(k) for k in wanted_spec} != wanted_spec:
             patching.patch_object(kinds.CLUSTER, meta["namespace"], meta["name"], {"spec": wanted_spec})
-        network = network_of(obj)
-        connection = connection_of(obj)
+        network, connection = deps.network, deps.connection
         mirrored = {
             "externalClusterId": object_id(obj),
             "connectionId": object_id(connection) if connection else None,

@@ -39,7 +39,8 @@ def _register_kind(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, 
     def on_delete(name: str, namespace: str, **_: Any) -> None:
         decision = reconcile(namespace, name)
         if decision is not None and not decision.release:
-            raise kopf.TemporaryError(decision.message or "deletion in progress", delay=cfg.timer_tick)
+            # polled more often than the timer: the finalizer goes as soon as the destroy is done
+            raise kopf.TemporaryError(decision.message or "deletion in progress", delay=min(cfg.timer_tick, 2.0))
 
 
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:

@@ -10,15 +10,20 @@ import functools
 import kubernetes
 
 
+# Kopf's handler threads, timers and the runner share one client; the default pool (5 x CPUs)
+# made bursts discard connections.
+POOL_SIZE = 32
+
+
 @functools.cache
 def api_client() -> kubernetes.client.ApiClient:
+    configuration = kubernetes.client.Configuration()
     try:
-        kubernetes.config.load_incluster_config()
-        return kubernetes.client.ApiClient()
+        kubernetes.config.load_incluster_config(client_configuration=configuration)
     except kubernetes.config.ConfigException:
-        configuration = kubernetes.client.Configuration()
         kubernetes.config.load_kube_config(client_configuration=configuration)
-        return kubernetes.client.ApiClient(configuration)
+    configuration.connection_pool_maxsize = POOL_SIZE
+    return kubernetes.client.ApiClient(configuration)
 
 
 def custom_objects() -> kubernetes.client.CustomObjectsApi:

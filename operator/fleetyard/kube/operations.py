@@ -53,10 +53,10 @@ def create(target: dict[str, Any], operation: str, *, attempt: int, member_id: s
     return patching.create_object(kinds.OPERATION, meta["namespace"], body)
 
 
-def prune(namespace: str, target_uid: str, keep: int) -> list[str]:
-    """Delete all but the newest `keep` finished Operations of a target; never one that still runs."""
-    finished = [o for o in for_target(namespace, target_uid)
-                if ((o.get("status") or {}).get("status")) in ("succeeded", "failed", "cancelled")]
+def prune(namespace: str, ops: list[dict[str, Any]], keep: int) -> list[str]:
+    """Delete all but the newest `keep` finished Operations of a target (`ops`: its list, oldest
+    first); never one that still runs."""
+    finished = [o for o in ops if ((o.get("status") or {}).get("status")) in ("succeeded", "failed", "cancelled")]
     doomed = finished[:-keep] if keep > 0 else finished
     for op in doomed:
         patching.delete_object(kinds.OPERATION, namespace, op["metadata"]["name"])

@@ -152,7 +152,11 @@ def execute(job: job_mod.Job, channel: Channel) -> dict[str, Any]:
         result = stack.refresh(on_event=on_event, color="never")
     else:
         raise ValueError(f"unknown operation {job.operation!r}")
-    outputs = {} if job.operation == "destroy" else {k: _text(v.value) for k, v in stack.outputs().items()}
+    if job.operation == "destroy":
+        outputs = {}
+    else:  # `up` returns its outputs; asking the stack again costs CLI calls
+        values = result.outputs if hasattr(result, "outputs") else stack.outputs()
+        outputs = {k: _text(v.value) for k, v in values.items()}
     return {"outputs": outputs, "changes": dict(getattr(result.summary, "resource_changes", None) or {})}
 
 
