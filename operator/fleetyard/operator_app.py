@@ -16,7 +16,8 @@ import kopf
 import prometheus_client
 
 from fleetyard import settings as settings_mod
-from fleetyard.controllers import admission, connection, identity, infra_reconciler, infrastructure, operation
+from fleetyard.controllers import (admission, connection, health, identity, infra_reconciler, infrastructure,
+                                  operation)
 from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
@@ -29,6 +30,7 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     connection.register(registry, cfg)
     infrastructure.register(registry, cfg)
     operation.register(registry, cfg)
+    health.register(registry, cfg)
     admission.register(registry)
 
     @kopf.on.login(registry=registry)

@@ -50,6 +50,12 @@ class Settings:
     operation_history: int = 10
     retry_base: float = 10.0
     retry_cap: float = 600.0
+    # Day 2: health checks (jittered per cluster), API timeouts, machine kubeconfig tokens.
+    health_interval: float = 60.0
+    health_timeout: float = 10.0
+    token_lifetime: float = 840.0
+    token_refresh_before: float = 300.0
+    job_namespace: str = "fleetyard-system"
 
     @property
     def stale_after(self) -> float:
@@ -88,4 +94,9 @@ class Settings:
             operation_history=int(_float(env, "FLEETYARD_OPERATION_HISTORY", d.operation_history)),
             retry_base=_float(env, "FLEETYARD_RETRY_BASE", d.retry_base),
             retry_cap=_float(env, "FLEETYARD_RETRY_CAP", d.retry_cap),
+            health_interval=_float(env, "FLEETYARD_HEALTH_INTERVAL", d.health_interval),
+            health_timeout=_float(env, "FLEETYARD_HEALTH_TIMEOUT", d.health_timeout),
+            token_lifetime=_float(env, "FLEETYARD_TOKEN_LIFETIME", d.token_lifetime),
+            token_refresh_before=_float(env, "FLEETYARD_TOKEN_REFRESH_BEFORE", d.token_refresh_before),
+            job_namespace=env.get("FLEETYARD_JOB_NAMESPACE") or d.job_namespace,
         )

@@ -35,8 +35,9 @@ def _add_cluster_header(cluster_name: str) -> Any:
     return before_sign
 
 
-def get_token(sess: boto3.Session, cluster_name: str, region: str,
-              now: datetime.datetime | None = None) -> Token:
+def get_token(sess: boto3.Session, cluster_name: str, region: str, now: datetime.datetime | None = None,
+              lifetime: datetime.timedelta = LIFETIME) -> Token:
+    """A token for `cluster_name`; `lifetime` only sets `expires_at` (shortened in tests)."""
     sts = sessions.client(sess, "sts", region)
     sts.meta.events.register("before-sign.sts.GetCallerIdentity", _add_cluster_header(cluster_name))
     try:
@@ -45,7 +46,7 @@ def get_token(sess: boto3.Session, cluster_name: str, region: str,
     except Exception as exc:  # noqa: BLE001 - presigning fails only on missing credentials
         raise errors.translate(exc) from None
     encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-    return Token(PREFIX + encoded, (now or datetime.datetime.now(datetime.timezone.utc)) + LIFETIME)
+    return Token(PREFIX + encoded, (now or datetime.datetime.now(datetime.timezone.utc)) + min(lifetime, LIFETIME))
 
 
 def presigned_url(token: str) -> str:

@@ -82,7 +82,7 @@ def _reconcile(target: Any, obj: dict[str, Any], history: int) -> infra_phases.D
                                                "operation": decision.start, "attempt": decision.attempt})
 
     new_status = _status(target, obj, decision, newest, provisioned)
-    changed = {k: v for k, v in new_status.items() if status.get(k) != v}
+    changed = {k: v for k, v in new_status.items() if _differs(status.get(k), v)}
     if changed:
         patching.patch_status(target.kind, meta["namespace"], meta["name"], changed)
     if decision.phase != status.get("status") or (decision.stalled and "statusMessage" in changed):
@@ -121,6 +121,14 @@ def _status(target: Any, obj: dict[str, Any], decision: infra_phases.Decision, n
             conds = conditions.set_condition(conds, type_, value, reason, message, meta.get("generation"))
     out["conditions"] = conds
     return out
+
+
+def _differs(current: Any, wanted: Any) -> bool:
+    """Would a merge patch with `wanted` change `current`? (Keys others write, such as
+    providerMetadata.status from the health check, are left alone by a merge patch.)"""
+    if isinstance(wanted, dict) and isinstance(current, dict):
+        return any(_differs(current.get(k), v) for k, v in wanted.items())
+    return current != wanted
 
 
 def _generation(obj: dict[str, Any] | None) -> str | None:

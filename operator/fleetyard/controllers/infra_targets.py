@@ -15,6 +15,7 @@ from fleetyard.models import kinds
 from fleetyard.provisioning import cluster_program, job as job_mod, network_program
 
 HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a kubeconfig
+HEALTH_FIELDS = ("health", "lastHealthStatus", "lastHealthMessage", "lastHealthCheckAt")
 
 
 def object_id(obj: dict[str, Any]) -> str | None:
@@ -106,8 +107,8 @@ class ClusterTarget:
         if outputs is None:
             return {"providerMetadata": None, "iacOutputs": None, "jobRunnerRoleArn": None}
         return {
-            "providerMetadata": {"clusterName": outputs.get("clusterName"), "clusterArn": outputs.get("clusterArn"),
-                                 "status": "ACTIVE"},
+            # providerMetadata.status is EKS's own answer: the health check writes it
+            "providerMetadata": {"clusterName": outputs.get("clusterName"), "clusterArn": outputs.get("clusterArn")},
             "kubernetesVersion": outputs.get("kubernetesVersion"),
             "jobRunnerRoleArn": outputs.get("jobRunnerRoleArn"),
             "iacOutputs": {k: v for k, v in outputs.items() if k not in HIDDEN_OUTPUTS},
@@ -140,6 +141,7 @@ class ClusterTarget:
             "externalStatus": status.get("status"),
             "operationId": status.get("operationId"),
             "kubernetesVersion": status.get("kubernetesVersion"),
+            **{k: status.get(k) for k in HEALTH_FIELDS},
         }
         current = record.get("status") or {}
         if any(current.get(k) != v for k, v in mirrored.items()):

@@ -59,3 +59,11 @@ def secret_value(namespace: str, name: str, key: str) -> str:
     if key not in data:
         raise SecretProblem(f"Secret {namespace}/{name} has no key {key!r}")
     return base64.b64decode(data[key]).decode()
+
+
+def secret_or_none(namespace: str, name: str, key: str = "value") -> str | None:
+    """A Secret's value, or None when the Secret or key is missing."""
+    try:
+        return secret_value(namespace, name, key)
+    except SecretProblem:
+        return None
