@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.resources
 
-VERSION = "2026-11-27.1"
+VERSION = "2026-11-27.2"
 VERSION_OUTPUT = "TemplateVersion"
 
 

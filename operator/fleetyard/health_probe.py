@@ -33,6 +33,7 @@ class Probe:
     kubernetes_version: str | None = None
     ready_nodes_by_type: dict[str, int] = dataclasses.field(default_factory=dict)
     active_jobs: int | None = None
+    session: boto3.Session | None = dataclasses.field(default=None, repr=False)  # to publish samples
 
 
 def _ready_by_type(nodes: list[dict[str, Any]] | None) -> dict[str, int]:
@@ -95,7 +96,7 @@ def provisioned(obj: dict[str, Any], connection: dict[str, Any], *, timeout: flo
             nodes, pods, jobs, api_error = _read_api(api, job_namespace, timeout)
     facts = cluster_health.Facts(checked, cluster.get("status"), groups, nodes, pods, api_error)
     return Probe(cluster_health.assess(facts), endpoint, token, role_arn, cluster.get("version"),
-                 _ready_by_type(nodes), jobs)
+                 _ready_by_type(nodes), jobs, sess)
 
 
 def registered(obj: dict[str, Any], *, timeout: float, job_namespace: str) -> Probe:

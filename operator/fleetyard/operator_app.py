@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 import prometheus_client
 
-from fleetyard import settings as settings_mod
+from fleetyard import catalog, settings as settings_mod
 from fleetyard.controllers import (admission, connection, health, identity, infra_reconciler, infrastructure,
                                   operation)
 from fleetyard.provisioning import runner as runner_mod
@@ -43,7 +43,8 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
         # the runner's status patches and reconciles go through asyncio.to_thread
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fleetyard"))
-        memo.runner = runner_mod.Runner(cfg, _reconcile_after(cfg))
+        memo.catalog = catalog.Catalog()
+        memo.runner = runner_mod.Runner(cfg, _reconcile_after(cfg), memo.catalog)
 
     return registry
 

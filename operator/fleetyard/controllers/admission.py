@@ -11,8 +11,8 @@ from typing import Any
 
 import kopf
 
-from fleetyard import conditions, metrics
-from fleetyard.controllers import admission_rules
+from fleetyard import catalog, conditions, metrics
+from fleetyard.controllers import admission_rules, catalog_ops
 from fleetyard.kube import resources
 from fleetyard.models import kinds
 
@@ -54,3 +54,20 @@ def register(registry: kopf.OperatorRegistry) -> None:
         network_name = (spec.get("networkRef") or {}).get("name")
         network = resources.get_object(kinds.NETWORK, namespace, network_name) if network_name else None
         _refuse(kinds.PROVISIONED_CLUSTER, admission_rules.network_connection_error(dict(spec), network))
+
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kinds.PROVISIONED_CLUSTER.plural, operations=["CREATE", "UPDATE"],
+                      id="instance-types-offered", registry=registry)
+    def instance_types_offered(spec: Any, old: Any, namespace: str, memo: Any, **_: Any) -> None:
+        wanted = list(((spec.get("config") or {}).get("systemNodeGroup") or {}).get("instanceTypes") or [])
+        previous = ((((old or {}).get("spec") or {}).get("config") or {}).get("systemNodeGroup") or {}).get(
+            "instanceTypes")
+        connection_name = (spec.get("connectionRef") or {}).get("name")
+        if not wanted or wanted == previous or not connection_name:
+            return
+        connection = resources.get_object(kinds.CONNECTION, namespace, connection_name)
+        cache = getattr(memo, "catalog", None)
+        if connection is None or cache is None:
+            return
+        offered = catalog_ops.known_types(cache, connection, spec.get("region") or "")
+        if offered is not None:  # no catalog yet: nothing to check against
+            _refuse(kinds.PROVISIONED_CLUSTER, catalog.unknown_instance_types(wanted, offered, spec.get("region")))

@@ -12,7 +12,8 @@ import datetime
 import logging
 from typing import Any
 
-from fleetyard import conditions, health_probe, kubeconfigs, metrics, settings as settings_mod
+from fleetyard import cluster_metrics, conditions, health_probe, kubeconfigs, metrics, settings as settings_mod
+from fleetyard.cloud import cloudwatch, errors
 from fleetyard.kube import events, patching, resources, secrets
 from fleetyard.models import kinds
 
@@ -76,7 +77,22 @@ def check_provisioned(namespace: str, name: str, cfg: settings_mod.Settings) -> 
         patch.update(write_kubeconfigs(obj, probe, cfg))
     patching.patch_status(kinds.PROVISIONED_CLUSTER, namespace, name, patch)
     _record(obj, "ProvisionedCluster", status.get("lastHealthStatus"), probe)
+    publish_samples(obj, probe)
     return probe.assessment.status
+
+
+def publish_samples(obj: dict[str, Any], probe: health_probe.Probe) -> None:
+    """The series fleetyard owns (ready nodes per type, active Jobs) go to CloudWatch in the customer's
+    account, so `/metrics` reads every series the same way."""
+    if probe.session is None or probe.endpoint is None or probe.assessment.health.get("totalNodes") is None:
+        return
+    samples = cluster_metrics.health_samples(probe.endpoint.name, probe.ready_nodes_by_type, probe.active_jobs or 0,
+                                             datetime.datetime.now(datetime.timezone.utc))
+    try:
+        cloudwatch.put_samples(probe.session, obj["spec"]["region"], cluster_metrics.NAMESPACE, samples)
+    except errors.CloudError as exc:
+        log.warning("could not publish health samples", extra={"code": exc.code,
+                                                               "object": obj["metadata"]["name"]})
 
 
 def write_kubeconfigs(obj: dict[str, Any], probe: health_probe.Probe, cfg: settings_mod.Settings) -> dict[str, Any]:

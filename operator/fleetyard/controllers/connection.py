@@ -12,9 +12,9 @@ from typing import Any
 import kopf
 import pydantic
 
-from fleetyard import conditions, metrics, settings as settings_mod
+from fleetyard import catalog, conditions, metrics, settings as settings_mod
 from fleetyard.cloud import session as sessions
-from fleetyard.controllers import connection_phases
+from fleetyard.controllers import catalog_ops, connection_phases
 from fleetyard.kube import resources
 from fleetyard.models import connection, kinds
 
@@ -44,6 +44,8 @@ def _verify(body: Any, meta: Any, spec: Any, status: Any, namespace: str, patch:
     logger.info("connection verification finished", extra={"phase": outcome.phase, "reason": outcome.reason})
     if event:
         kopf.event(body, type=event[0], reason=event[1], message=event[2])
+    if outcome.phase == "active":
+        catalog_ops.ensure_recent(dict(body), catalog.DEFAULT_TTL_SECONDS)
 
 
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:

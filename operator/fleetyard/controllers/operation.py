@@ -16,12 +16,12 @@ from fleetyard.models import kinds
 from fleetyard.provisioning import runner as runner_mod
 
 RESOURCE = (kinds.GROUP, kinds.VERSION, kinds.OPERATION.plural)
-PULUMI_OPERATIONS = ("provision", "update", "destroy", "refresh")
+RUNNABLE = ("provision", "update", "destroy", "refresh", "listInstanceTypes")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def take(body: Any, runner: runner_mod.Runner, cfg: settings_mod.Settings) -> None:
-    if body["spec"].get("operation") not in PULUMI_OPERATIONS:
+    if body["spec"].get("operation") not in RUNNABLE:
         return
     status = body.get("status") or {}
     phase = status.get("status")

@@ -23,9 +23,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fleetyard import conditions, metrics, settings as settings_mod
-from fleetyard.cloud import session as sessions
-from fleetyard.controllers import connection_phases
+from fleetyard import catalog, conditions, health_probe, metrics, settings as settings_mod
+from fleetyard.cloud import ec2, errors, session as sessions
+from fleetyard.controllers import catalog_ops, connection_phases
 from fleetyard.kube import patching, resources
 from fleetyard.models import connection as connection_model, kinds
 from fleetyard.provisioning import failures, jobs, progress
@@ -41,8 +41,10 @@ def instance_id(cfg: settings_mod.Settings) -> str:
 
 
 class Runner:
-    def __init__(self, cfg: settings_mod.Settings, on_finished: Finished) -> None:
+    def __init__(self, cfg: settings_mod.Settings, on_finished: Finished,
+                 catalog_cache: catalog.Catalog | None = None) -> None:
         self.cfg = cfg
+        self.catalog = catalog_cache or catalog.Catalog()
         self.instance = instance_id(cfg)
         self.on_finished = on_finished
         self._global = asyncio.Semaphore(cfg.max_operations)
@@ -69,7 +71,8 @@ class Runner:
             return
         ref = op["spec"]["resourceRef"]
         target = await asyncio.to_thread(resources.get_object, kinds.BY_KIND[ref["kind"]], namespace, ref["name"])
-        connection = ((target or {}).get("spec") or {}).get("connectionRef", {}).get("name", "")
+        connection = ref["name"] if ref["kind"] == "Connection" else \
+            ((target or {}).get("spec") or {}).get("connectionRef", {}).get("name", "")
         try:
             metrics.OPERATIONS_QUEUED.inc()
             await self._patch(op, {"status": "queued", "progress": {"stage": "queued",
@@ -78,7 +81,10 @@ class Runner:
                 metrics.OPERATIONS_QUEUED.dec()
                 metrics.OPERATIONS_RUNNING.inc()
                 try:
-                    await self._execute(op, recover)
+                    if op["spec"]["operation"] == catalog_ops.LIST_INSTANCE_TYPES:
+                        await self._list_instance_types(op)
+                    else:
+                        await self._execute(op, recover)
                 finally:
                     metrics.OPERATIONS_RUNNING.dec()
         except asyncio.CancelledError:
@@ -89,7 +95,34 @@ class Runner:
                                .model_dump(exclude_none=True))
         finally:
             self._tasks.pop(key, None)
-        await self.on_finished(ref["kind"], namespace, ref["name"])
+        if ref["kind"] in ("Network", "ProvisionedCluster"):
+            await self.on_finished(ref["kind"], namespace, ref["name"])
+
+    async def _list_instance_types(self, op: dict[str, Any]) -> None:
+        """The catalog: no Pulumi, one paginated EC2 call through the Connection's role."""
+        await self._patch(op, {"status": "running", "startedAt": conditions.now(), "heartbeatAt": conditions.now(),
+                               "operatorInstance": self.instance,
+                               "progress": {"stage": "listing", "message": "asking EC2 for the region's instance types"}})
+        try:
+            result = await asyncio.to_thread(self._catalog, op)
+        except errors.CloudError as exc:
+            await self._finish(op, "failed", error=failures.from_exception(exc, int(op["spec"].get("attempt") or 1))
+                               .model_dump(exclude_none=True))
+            return
+        await self._finish(op, "succeeded", result=result, progress_={
+            "stage": "done", "message": f"{len(result['items'])} instance types"})
+
+    def _catalog(self, op: dict[str, Any]) -> dict[str, Any]:
+        namespace = op["metadata"]["namespace"]
+        connection = resources.get_object(kinds.CONNECTION, namespace, op["spec"]["resourceRef"]["name"])
+        if connection is None:
+            raise errors.CloudError("ConnectionNotFound", "the Connection no longer exists")
+        sess, _ = health_probe.customer_session(namespace, connection, "catalog")
+        region = connection["spec"]["providerConfig"]["region"]
+        result = catalog.result(ec2.instance_types(sess, region))
+        connection_id = (connection["metadata"].get("labels") or {}).get(kinds.ID_LABEL) or connection["metadata"]["uid"]
+        self.catalog.put(connection_id, region, result.items)
+        return result.model_dump(exclude_none=True)
 
     async def _execute(self, op: dict[str, Any], recover: bool) -> None:
         namespace = op["metadata"]["namespace"]
