@@ -48,3 +48,15 @@ def test_metrics_count_operations(env, custom, core, namespace, role) -> None:
     assert "fleetyard_operations_running" in text and "fleetyard_operations_queued" in text
     custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "networks", "net")
     infra.gone(custom, namespace, kinds.NETWORK, "net")
+
+
+def test_metrics_while_the_operator_works(env) -> None:
+    """Scraped while other tests' objects are reconciled and checked: the day-2 series are there."""
+    wanted = ("fleetyard_reconciles_total{", "fleetyard_operations_queued", "fleetyard_operations_running",
+              "fleetyard_pulumi_engine_seconds_bucket{", "fleetyard_kubeconfig_token_refreshes_total",
+              "fleetyard_health_checks_total{", "fleetyard_cluster_healthy{")
+
+    def all_there():
+        _, text = _get(env, "FLEETYARD_METRICS_PORT", "/metrics")
+        return text if all(series in text for series in wanted) else None
+    wait_for(all_there, 30, f"all of {wanted}")

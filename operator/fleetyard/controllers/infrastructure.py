@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from fleetyard import settings as settings_mod
+from fleetyard import metrics, settings as settings_mod
 from fleetyard.controllers import infra_reconciler
 from fleetyard.models import kinds
 
@@ -22,7 +22,13 @@ def _register_kind(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, 
     resource = (kinds.GROUP, kinds.VERSION, kind.plural)
 
     def reconcile(namespace: str, name: str) -> Any:
-        return infra_reconciler.reconcile(kind.kind, namespace, name, history=cfg.operation_history)
+        try:
+            decision = infra_reconciler.reconcile(kind.kind, namespace, name, history=cfg.operation_history)
+        except Exception:
+            metrics.RECONCILES.labels(kind.kind, "error").inc()
+            raise
+        metrics.RECONCILES.labels(kind.kind, decision.phase if decision else "gone").inc()
+        return decision
 
     @kopf.on.create(*resource, registry=registry, id="reconcile-on-create")
     @kopf.on.update(*resource, field="spec", registry=registry, id="reconcile-on-change")

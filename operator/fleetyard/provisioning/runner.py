@@ -156,6 +156,8 @@ class Runner:
         kind = op["spec"]["resourceRef"]["kind"]
         metrics.OPERATION_SECONDS.labels(op["spec"]["operation"], kind).observe(elapsed)
         if "result" in outcome:
+            if outcome["result"].get("engineSeconds") is not None:
+                metrics.ENGINE_SECONDS.labels(op["spec"]["operation"], kind).observe(outcome["result"]["engineSeconds"])
             tracker.set_stage("done", f"{op['spec']['operation']} succeeded in {elapsed:.0f}s")
             await self._finish(op, "succeeded", progress_=tracker.snapshot(),
                                result={"outputs": outcome["result"].get("outputs") or {}})

@@ -140,6 +140,7 @@ def execute(job: job_mod.Job, channel: Channel) -> dict[str, Any]:
     stack = select_stack(job)
     if job.recover:
         recover(job, stack, channel, on_event)
+    engine_started = time.monotonic()
     if job.operation in ("provision", "update"):
         channel.stage("provisioning" if job.operation == "provision" else "updating", "running pulumi up")
         result: Any = stack.up(on_event=on_event, color="never")
@@ -157,7 +158,8 @@ def execute(job: job_mod.Job, channel: Channel) -> dict[str, Any]:
     else:  # `up` returns its outputs; asking the stack again costs CLI calls
         values = result.outputs if hasattr(result, "outputs") else stack.outputs()
         outputs = {k: _text(v.value) for k, v in values.items()}
-    return {"outputs": outputs, "changes": dict(getattr(result.summary, "resource_changes", None) or {})}
+    return {"outputs": outputs, "changes": dict(getattr(result.summary, "resource_changes", None) or {}),
+            "engineSeconds": round(time.monotonic() - engine_started, 3)}
 
 
 def _text(value: Any) -> str:
