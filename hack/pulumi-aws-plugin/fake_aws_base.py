@@ -5,6 +5,12 @@ needs (input names, inputs computed when omitted, `replace_on` properties: the t
 provider's ForceNew ones, dotted for nested fields; `defaults`; the outputs unknown until
 create), and its methods talk to AWS through `Context.client`. Check, Diff and the preview
 outputs are generic and live here; create/read/update/delete are per type.
+
+Shared by the types: `read_back` (read right after a write), `apply_tags` (tag/untag calls from a
+tagsAll change), `tag_list` / `tag_map` (AWS's `[{Key, Value}]` lists, EC2 and IAM), and for EC2
+`Ec2Handler`: a resource found by id with one describe call, deleted with one delete call and
+updated in place only in its tags (types with more to update override `update`), with
+`ec2_tag_spec` / `update_ec2_tags` / `ec2_arn` / `EC2_TAGGED_INPUTS`.
 """
 
 from __future__ import annotations
@@ -77,12 +83,14 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 120, step: f
     waited.done()
 
 
-def ec2_tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
+def tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
+    """A tag map as AWS's `[{"Key": ..., "Value": ...}]` (EC2, IAM)."""
     return [{"Key": k, "Value": str(v)} for k, v in (tags or {}).items()]
 
 
-def ec2_tags(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in tag_list or []}
+def tag_map(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    """AWS's `[{"Key": ..., "Value": ...}]` as a tag map."""
+    return {t["Key"]: t["Value"] for t in tags or []}
 
 
 def autoname(base: str, seed: bytes, max_length: int | None = None) -> str:
@@ -201,6 +209,13 @@ class Handler:
                 result["tagsAll"] = ctx.tags_all(result["tags"])
         return result
 
+    def read_back(self, ctx: Context, rid: str, props: Mapping[str, Any]) -> dict[str, Any]:
+        """`read` right after a create or update: the resource must be there."""
+        outputs = self.read(ctx, rid, props)
+        if outputs is None:
+            raise RuntimeError(f"{self.token} {rid} not found right after it was written")
+        return outputs
+
     # -- per type ------------------------------------------------------------------------
     def create(self, ctx: Context, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError(self.token)
@@ -240,3 +255,61 @@ def tag_delta(
     """(tags to set, keys to remove) between two tag maps (tagsAll of the old, the new)."""
     old, new = dict(old or {}), dict(new or {})
     return ({k: v for k, v in new.items() if old.get(k) != v}, [k for k in old if k not in new])
+
+
+def apply_tags(ctx: Context, olds: Mapping[str, Any], news: Mapping[str, Any],
+               tag: Callable[[dict[str, str]], Any], untag: Callable[[list[str]], Any]) -> None:
+    """Call `tag` with the tags to set and `untag` with the keys to remove (each only if any)
+    to go from the old tagsAll to the new tags plus the provider's default tags."""
+    to_set, to_remove = tag_delta(olds.get("tagsAll"), ctx.tags_all(news.get("tags")))
+    if to_set:
+        tag(to_set)
+    if to_remove:
+        untag(to_remove)
+
+
+# -- EC2 -------------------------------------------------------------------------------------
+EC2_TAGGED_INPUTS = frozenset({"tags", "region"})
+
+
+def ec2_tag_spec(kind: str, tags: Mapping[str, str] | None) -> list[dict[str, Any]]:
+    """`TagSpecifications` of an EC2 create call (none without tags)."""
+    return [{"ResourceType": kind, "Tags": tag_list(tags)}] if tags else []
+
+
+def update_ec2_tags(ctx: Context, rid: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> None:
+    ec2 = ctx.client("ec2", news)
+    apply_tags(ctx, olds, news,
+               lambda tags: ec2.create_tags(Resources=[rid], Tags=tag_list(tags)),
+               lambda keys: ec2.delete_tags(Resources=[rid], Tags=[{"Key": k} for k in keys]))
+
+
+def ec2_arn(ctx: Context, props: Mapping[str, Any], owner: str, kind: str, rid: str) -> str:
+    return f"arn:aws:ec2:{ctx.region_of(props)}:{owner}:{kind}/{rid}"
+
+
+class Ec2Handler(Handler):
+    """An EC2 resource found by id with one describe call and deleted with one delete call; its
+    in-place updates are tag changes unless a subclass overrides `update`."""
+
+    describe: ClassVar[tuple[str, str, str]] = ("", "", "")  # client method, ids parameter, result key
+    delete_call: ClassVar[tuple[str, str]] = ("", "")  # client method, id parameter
+    not_found: ClassVar[tuple[str, ...]] = ()  # error codes that mean "gone"
+
+    def find(self, ctx: Context, props: Mapping[str, Any], rid: str) -> dict[str, Any] | None:
+        """What the describe call says of `rid`, None when it is gone."""
+        method, ids, key = self.describe
+        ec2 = ctx.client("ec2", props)
+        found = ignore_codes(lambda: getattr(ec2, method)(**{ids: [rid]})[key], *self.not_found)
+        return dict(found[0]) if found else None
+
+    def update(
+        self, ctx: Context, rid: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        update_ec2_tags(ctx, rid, olds, news)
+        return self.read_back(ctx, rid, news)
+
+    def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
+        method, param = self.delete_call
+        ec2 = ctx.client("ec2", state)
+        ignore_codes(lambda: getattr(ec2, method)(**{param: rid}), *self.not_found)

@@ -14,36 +14,43 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from fake_aws_base import Context, Handler, ec2_tags, ignore_codes
-from fake_aws_ec2 import TAGGED_INPUTS, ec2_arn, tag_spec, update_tags
+from fake_aws_base import (
+    EC2_TAGGED_INPUTS,
+    Context,
+    Ec2Handler,
+    Handler,
+    ec2_arn,
+    ec2_tag_spec,
+    ignore_codes,
+    tag_map,
+)
 
 
-class RouteTable(Handler):
+class RouteTable(Ec2Handler):
     token = "aws:ec2/routeTable:RouteTable"
-    inputs = TAGGED_INPUTS | {"vpcId", "routes", "propagatingVgws"}
+    inputs = EC2_TAGGED_INPUTS | {"vpcId", "routes", "propagatingVgws"}
     computed_inputs = frozenset({"region", "routes", "propagatingVgws"})
     replace_on = frozenset({"region", "vpcId"})
     required = ("vpcId",)
     computed = ("id", "arn", "ownerId", "routes", "propagatingVgws")
+    describe = ("describe_route_tables", "RouteTableIds", "RouteTables")
+    delete_call = ("delete_route_table", "RouteTableId")
+    not_found = ("InvalidRouteTableID.NotFound",)
 
     def create(self, ctx: Context, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if inputs.get("routes"):
             raise ValueError("inline `routes` are not supported by the fake aws plugin; use aws.ec2.Route")
         ec2 = ctx.client("ec2", inputs)
         rtb_id = ec2.create_route_table(
-            VpcId=inputs["vpcId"], TagSpecifications=tag_spec("route-table", ctx.tags_all(inputs.get("tags")))
+            VpcId=inputs["vpcId"],
+            TagSpecifications=ec2_tag_spec("route-table", ctx.tags_all(inputs.get("tags"))),
         )["RouteTable"]["RouteTableId"]
-        outputs = self.read(ctx, rtb_id, inputs)
-        assert outputs is not None
-        return rtb_id, outputs
+        return rtb_id, self.read_back(ctx, rtb_id, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2", state)
-        found = ignore_codes(lambda: ec2.describe_route_tables(RouteTableIds=[rid])["RouteTables"],
-                             "InvalidRouteTableID.NotFound")
-        if not found:
+        t = self.find(ctx, state, rid)
+        if t is None:
             return None
-        t = found[0]
         routes = [{"cidrBlock": r.get("DestinationCidrBlock", ""), "gatewayId": r.get("GatewayId", ""),
                    "natGatewayId": r.get("NatGatewayId", "")}
                   for r in t.get("Routes", []) if r.get("GatewayId") != "local"]
@@ -54,19 +61,8 @@ class RouteTable(Handler):
             "vpcId": t["VpcId"],
             "routes": routes,
             "propagatingVgws": [],
-            "tagsAll": ec2_tags(t.get("Tags")),
+            "tagsAll": tag_map(t.get("Tags")),
         })
-
-    def update(self, ctx: Context, rid: str, olds: Mapping[str, Any],
-               news: Mapping[str, Any]) -> dict[str, Any]:
-        update_tags(ctx, rid, olds, news)
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
-
-    def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
-        ec2 = ctx.client("ec2", state)
-        ignore_codes(lambda: ec2.delete_route_table(RouteTableId=rid), "InvalidRouteTableID.NotFound")
 
 
 _ROUTE_TARGETS = {
@@ -102,21 +98,14 @@ class Route(Handler):
         ec2.create_route(RouteTableId=inputs["routeTableId"],
                          DestinationCidrBlock=inputs["destinationCidrBlock"], **self._targets(inputs))
         rid = self.route_id(inputs["routeTableId"], inputs["destinationCidrBlock"])
-        outputs = self.read(ctx, rid, inputs)
-        if outputs is None:
-            raise RuntimeError(f"route {rid} not found right after it was created")
-        return rid, outputs
+        return rid, self.read_back(ctx, rid, inputs)
 
     @staticmethod
     def _find(ctx: Context, state: Mapping[str, Any]) -> dict[str, Any] | None:
-        ec2 = ctx.client("ec2", state)
-        tables = ignore_codes(
-            lambda: ec2.describe_route_tables(RouteTableIds=[state["routeTableId"]])["RouteTables"],
-            "InvalidRouteTableID.NotFound")
-        for table in tables or []:
-            for route in table.get("Routes", []):
-                if route.get("DestinationCidrBlock") == state.get("destinationCidrBlock"):
-                    return dict(route)
+        table = RouteTable().find(ctx, state, state["routeTableId"]) or {}
+        for route in table.get("Routes", []):
+            if route.get("DestinationCidrBlock") == state.get("destinationCidrBlock"):
+                return dict(route)
         return None
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -134,9 +123,7 @@ class Route(Handler):
         ctx.client("ec2", news).replace_route(
             RouteTableId=news["routeTableId"], DestinationCidrBlock=news["destinationCidrBlock"],
             **self._targets(news))
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         ec2 = ctx.client("ec2", state)
@@ -159,9 +146,7 @@ class RouteTableAssociation(Handler):
         if inputs.get("gatewayId"):
             kwargs["GatewayId"] = inputs["gatewayId"]
         assoc = ctx.client("ec2", inputs).associate_route_table(**kwargs)["AssociationId"]
-        outputs = self.read(ctx, assoc, inputs)
-        assert outputs is not None
-        return assoc, outputs
+        return assoc, self.read_back(ctx, assoc, inputs)
 
     @staticmethod
     def _locate(ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -200,9 +185,7 @@ class RouteTableAssociation(Handler):
             raise RuntimeError(f"route table association {rid} not found")
         ctx.client("ec2", news).replace_route_table_association(
             AssociationId=assoc["RouteTableAssociationId"], RouteTableId=news["routeTableId"])
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         assoc = self._locate(ctx, rid, state)

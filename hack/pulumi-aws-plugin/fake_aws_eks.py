@@ -14,6 +14,10 @@ Differences from moto's raw answers, to look like EKS:
   subnets' VPC.
 - `certificateAuthority` is ONE object `{data}` (pulumi_aws 7's Cluster output type), moto's
   random text, not a PEM.
+- With `FLEETYARD_FAKE_EKS_ENDPOINT` and `FLEETYARD_FAKE_EKS_CA_DATA` both set (the test bed's
+  workload cluster, `fleetyard.devenv.workload_cluster`: a real kube-apiserver that accepts EKS
+  tokens), every cluster reports them as its `endpoint` and `certificateAuthority.data` (on create
+  and read) instead of moto's fake values.
 - Version changes go one minor version at a time, and a node group never gets ahead of its cluster
   (EKS's InvalidParameterException / InvalidRequestException).
 """
@@ -23,15 +27,18 @@ from __future__ import annotations
 import binascii
 import contextlib
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import fake_aws_state
-from fake_aws_base import Context, Handler, changed, ignore_codes, tag_delta, wait_for
+from fake_aws_base import Context, Handler, apply_tags, changed, ignore_codes, wait_for
 from fake_aws_values import UNKNOWN, same
 
 DEFAULT_VERSION = "1.33"
 _NOT_FOUND = "ResourceNotFoundException"
+ENDPOINT_ENV = "FLEETYARD_FAKE_EKS_ENDPOINT"
+CA_DATA_ENV = "FLEETYARD_FAKE_EKS_CA_DATA"
 
 
 def minor(version: str) -> tuple[int, int]:
@@ -49,6 +56,15 @@ def describe_cluster(ctx: Context, props: Mapping[str, Any], name: str) -> dict[
     if found is None or found.get("status") == "DELETING":
         return None
     return dict(found)
+
+
+def live_cluster(ctx: Context, props: Mapping[str, Any]) -> dict[str, Any]:
+    """The cluster `props["clusterName"]` names, or EKS's ResourceNotFoundException."""
+    name = str(props["clusterName"])
+    cluster = describe_cluster(ctx, props, name)
+    if cluster is None:
+        raise ValueError(f"ResourceNotFoundException: No cluster found for name: {name}.")
+    return cluster
 
 
 def cluster_entry(ctx: Context, props: Mapping[str, Any], cluster: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,8 +87,56 @@ def edit_cluster_entry(ctx: Context, props: Mapping[str, Any],
         yield entry
 
 
+def cluster_item(ctx: Context, state: Mapping[str, Any], cluster_name: str, *path: str) -> Any:
+    """What the plugin's state holds at `path` under a live cluster's entry (e.g. "addons",
+    name), None if the cluster or anything on the way is missing."""
+    cluster = describe_cluster(ctx, state, cluster_name)
+    item: Any = cluster_entry(ctx, state, cluster) if cluster is not None else None
+    for key in path:
+        item = item.get(key) if isinstance(item, dict) else None
+    return item
+
+
+def drop_cluster_item(ctx: Context, state: Mapping[str, Any], cluster_name: str, *path: str) -> None:
+    """Remove what the state holds at `path` under the cluster's entry (if the cluster lives)."""
+    cluster = describe_cluster(ctx, state, cluster_name)
+    if cluster is None:
+        return
+    with edit_cluster_entry(ctx, state, cluster) as entry:
+        parent: Any = entry
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+
+
+@contextlib.contextmanager
+def edit_cluster_item(ctx: Context, props: Mapping[str, Any], kind: str, key: str,
+                      missing: str) -> Iterator[dict[str, Any]]:
+    """Yield the live cluster's `kind` entry `key` for changing; ValueError(`missing`) if none."""
+    with edit_cluster_entry(ctx, props, live_cluster(ctx, props)) as entry:
+        item = entry.get(kind, {}).get(key)
+        if item is None:
+            raise ValueError(missing)
+        yield item
+
+
+def update_eks_tags(ctx: Context, arn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> None:
+    eks = ctx.client("eks", news)
+    apply_tags(ctx, olds, news, lambda tags: eks.tag_resource(resourceArn=arn, tags=tags),
+               lambda keys: eks.untag_resource(resourceArn=arn, tagKeys=keys))
+
+
 def cluster_version(ctx: Context, props: Mapping[str, Any], cluster: Mapping[str, Any]) -> str:
     return str(cluster_entry(ctx, props, cluster).get("version") or cluster.get("version"))
+
+
+def api_server(cluster: Mapping[str, Any]) -> tuple[str, str]:
+    """(endpoint, certificateAuthority.data): the workload cluster's when configured, else moto's."""
+    endpoint, ca_data = os.environ.get(ENDPOINT_ENV), os.environ.get(CA_DATA_ENV)
+    if endpoint and ca_data:
+        return endpoint, ca_data
+    return cluster.get("endpoint", ""), (cluster.get("certificateAuthority") or {}).get("data", "")
 
 
 def _issuer(region: str, cluster: Mapping[str, Any]) -> str:
@@ -160,9 +224,7 @@ class Cluster(Handler):
         with edit_cluster_entry(ctx, inputs, cluster) as entry:
             entry.update({"version": kwargs["version"], "vpcConfig": vpc, "accessConfig": access,
                           "clusterSecurityGroupId": group_id, "vpcId": vpc_id})
-        outputs = self.read(ctx, name, inputs)
-        assert outputs is not None
-        return name, outputs
+        return name, self.read_back(ctx, name, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         cluster = describe_cluster(ctx, state, rid)
@@ -174,17 +236,18 @@ class Cluster(Handler):
         vpc["clusterSecurityGroupId"] = entry.get("clusterSecurityGroupId", "")
         vpc["vpcId"] = entry.get("vpcId", "")
         network = cluster.get("kubernetesNetworkConfig") or {}
+        endpoint, ca_data = api_server(cluster)
         return self.finish(ctx, state, {
             "id": rid,
             "name": cluster["name"],
             "arn": cluster["arn"],
             "roleArn": cluster["roleArn"],
             "version": str(entry.get("version") or cluster.get("version")),
-            "endpoint": cluster.get("endpoint", ""),
+            "endpoint": endpoint,
             "status": cluster.get("status", "ACTIVE"),
             "platformVersion": cluster.get("platformVersion", "eks.1"),
             "createdAt": cluster.get("createdAt"),
-            "certificateAuthority": {"data": (cluster.get("certificateAuthority") or {}).get("data", "")},
+            "certificateAuthority": {"data": ca_data},
             "identities": [{"oidcs": [{"issuer": _issuer(region, cluster)}]}],
             "vpcConfig": vpc,
             "accessConfig": entry.get("accessConfig") or _access_config(state.get("accessConfig")),
@@ -223,14 +286,8 @@ class Cluster(Handler):
             with edit_cluster_entry(ctx, olds, cluster) as entry:
                 entry["accessConfig"] = _access_config(
                     {**(olds.get("accessConfig") or {}), **news["accessConfig"]})
-        to_set, to_remove = tag_delta(olds.get("tagsAll"), ctx.tags_all(news.get("tags")))
-        if to_set:
-            eks.tag_resource(resourceArn=cluster["arn"], tags=to_set)
-        if to_remove:
-            eks.untag_resource(resourceArn=cluster["arn"], tagKeys=to_remove)
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        update_eks_tags(ctx, cluster["arn"], olds, news)
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         eks = ctx.client("eks", state)
@@ -284,9 +341,7 @@ class NodeGroup(Handler):
 
     def create(self, ctx: Context, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         cluster_name, name = str(inputs["clusterName"]), str(inputs["nodeGroupName"])
-        cluster = describe_cluster(ctx, inputs, cluster_name)
-        if cluster is None:
-            raise ValueError(f"ResourceNotFoundException: No cluster found for name: {cluster_name}.")
+        cluster = live_cluster(ctx, inputs)
         cluster_v = cluster_version(ctx, inputs, cluster)
         version = str(inputs.get("version") or cluster_v)
         self._check_version(cluster_name, version, cluster_v)
@@ -316,9 +371,7 @@ class NodeGroup(Handler):
             entry.setdefault("nodegroups", {})[name] = {
                 "version": version, "releaseVersion": release, "updateConfig": kwargs["updateConfig"]}
         rid = f"{cluster_name}:{name}"
-        outputs = self.read(ctx, rid, inputs)
-        assert outputs is not None
-        return rid, outputs
+        return rid, self.read_back(ctx, rid, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         cluster_name, _, name = rid.partition(":")
@@ -393,25 +446,16 @@ class NodeGroup(Handler):
                                              else f"{version}.0-20250101")
                 if "updateConfig" in config:
                     mine["updateConfig"] = config["updateConfig"]
-        to_set, to_remove = tag_delta(olds.get("tagsAll"), ctx.tags_all(news.get("tags")))
-        if to_set:
-            eks.tag_resource(resourceArn=olds["arn"], tags=to_set)
-        if to_remove:
-            eks.untag_resource(resourceArn=olds["arn"], tagKeys=to_remove)
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        update_eks_tags(ctx, olds["arn"], olds, news)
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         cluster_name, _, name = rid.partition(":")
         eks = ctx.client("eks", state)
-        cluster = describe_cluster(ctx, state, cluster_name)
         ignore_codes(lambda: eks.delete_nodegroup(clusterName=cluster_name, nodegroupName=name),
                      _NOT_FOUND)
         wait_for(lambda: self.read(ctx, rid, state) is None, f"EKS node group {rid} deleted")
-        if cluster is not None:
-            with edit_cluster_entry(ctx, state, cluster) as entry:
-                entry.get("nodegroups", {}).pop(name, None)
+        drop_cluster_item(ctx, state, cluster_name, "nodegroups", name)
 
 
 HANDLERS: tuple[Handler, ...] = (Cluster(), NodeGroup())

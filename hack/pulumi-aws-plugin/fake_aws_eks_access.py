@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from fake_aws_base import Context, Handler
-from fake_aws_eks import cluster_entry, cluster_version, describe_cluster, edit_cluster_entry
+from fake_aws_eks import (
+    cluster_item,
+    cluster_version,
+    drop_cluster_item,
+    edit_cluster_entry,
+    edit_cluster_item,
+    live_cluster,
+)
 
 DEFAULT_ADDON_VERSIONS = {
     "vpc-cni": "v1.19.2-eksbuild.1",
@@ -30,14 +37,6 @@ DEFAULT_ADDON_VERSIONS = {
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
-
-
-def _live_cluster(ctx: Context, props: Mapping[str, Any]) -> dict[str, Any]:
-    name = str(props["clusterName"])
-    cluster = describe_cluster(ctx, props, name)
-    if cluster is None:
-        raise ValueError(f"ResourceNotFoundException: No cluster found for name: {name}.")
-    return cluster
 
 
 def _account(cluster: Mapping[str, Any]) -> str:
@@ -61,7 +60,7 @@ class Addon(Handler):
     computed = ("id", "arn", "addonVersion", "createdAt", "modifiedAt", "configurationValues")
 
     def create(self, ctx: Context, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        cluster = _live_cluster(ctx, inputs)
+        cluster = live_cluster(ctx, inputs)
         name = str(inputs["addonName"])
         version = inputs.get("addonVersion") or default_addon_version(
             name, cluster_version(ctx, inputs, cluster))
@@ -81,16 +80,11 @@ class Addon(Handler):
                 "tags": ctx.tags_all(inputs.get("tags")),
             }
         rid = f"{cluster['name']}:{name}"
-        outputs = self.read(ctx, rid, inputs)
-        assert outputs is not None
-        return rid, outputs
+        return rid, self.read_back(ctx, rid, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         cluster_name, _, name = rid.partition(":")
-        cluster = describe_cluster(ctx, state, cluster_name)
-        if cluster is None:
-            return None
-        addon = cluster_entry(ctx, state, cluster).get("addons", {}).get(name)
+        addon = cluster_item(ctx, state, cluster_name, "addons", name)
         if addon is None:
             return None
         return self.finish(ctx, {**state, "clusterName": cluster_name, "addonName": name}, {
@@ -102,27 +96,19 @@ class Addon(Handler):
 
     def update(self, ctx: Context, rid: str, olds: Mapping[str, Any],
                news: Mapping[str, Any]) -> dict[str, Any]:
-        cluster = _live_cluster(ctx, news)
         name = str(news["addonName"])
-        with edit_cluster_entry(ctx, news, cluster) as entry:
-            addon = entry.get("addons", {}).get(name)
-            if addon is None:
-                raise ValueError(f"ResourceNotFoundException: No addon: {name} found in cluster")
+        with edit_cluster_item(ctx, news, "addons", name,
+                               f"ResourceNotFoundException: No addon: {name} found in cluster") as addon:
             for key in ("addonVersion", "configurationValues", "serviceAccountRoleArn"):
                 if news.get(key) is not None:
                     addon[key] = news[key]
             addon["tags"] = ctx.tags_all(news.get("tags"))
             addon["modifiedAt"] = _now()
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         cluster_name, _, name = rid.partition(":")
-        cluster = describe_cluster(ctx, state, cluster_name)
-        if cluster is not None:
-            with edit_cluster_entry(ctx, state, cluster) as entry:
-                entry.get("addons", {}).pop(name, None)
+        drop_cluster_item(ctx, state, cluster_name, "addons", name)
 
 
 def _principal_path(principal: str) -> tuple[str, str]:
@@ -143,7 +129,7 @@ class AccessEntry(Handler):
     computed = ("id", "accessEntryArn", "createdAt", "modifiedAt", "userName", "kubernetesGroups")
 
     def create(self, ctx: Context, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        cluster = _live_cluster(ctx, inputs)
+        cluster = live_cluster(ctx, inputs)
         principal = str(inputs["principalArn"])
         account = _account(cluster)
         kind, name = _principal_path(principal)
@@ -172,16 +158,11 @@ class AccessEntry(Handler):
                 "policies": {},
             }
         rid = f"{cluster['name']}:{principal}"
-        outputs = self.read(ctx, rid, inputs)
-        assert outputs is not None
-        return rid, outputs
+        return rid, self.read_back(ctx, rid, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         cluster_name, _, principal = rid.partition(":")
-        cluster = describe_cluster(ctx, state, cluster_name)
-        if cluster is None:
-            return None
-        found = cluster_entry(ctx, state, cluster).get("accessEntries", {}).get(principal)
+        found = cluster_item(ctx, state, cluster_name, "accessEntries", principal)
         if found is None:
             return None
         return self.finish(ctx, {**state, "clusterName": cluster_name}, {
@@ -193,28 +174,20 @@ class AccessEntry(Handler):
 
     def update(self, ctx: Context, rid: str, olds: Mapping[str, Any],
                news: Mapping[str, Any]) -> dict[str, Any]:
-        cluster = _live_cluster(ctx, news)
         principal = str(news["principalArn"])
-        with edit_cluster_entry(ctx, news, cluster) as entry:
-            found = entry.get("accessEntries", {}).get(principal)
-            if found is None:
-                raise ValueError(f"ResourceNotFoundException: No access entry for {principal}")
+        with edit_cluster_item(ctx, news, "accessEntries", principal,
+                               f"ResourceNotFoundException: No access entry for {principal}") as found:
             if news.get("kubernetesGroups") is not None:
                 found["kubernetesGroups"] = list(news["kubernetesGroups"])
             if news.get("userName"):
                 found["userName"] = news["userName"]
             found["tags"] = ctx.tags_all(news.get("tags"))
             found["modifiedAt"] = _now()
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         cluster_name, _, principal = rid.partition(":")
-        cluster = describe_cluster(ctx, state, cluster_name)
-        if cluster is not None:
-            with edit_cluster_entry(ctx, state, cluster) as entry:
-                entry.get("accessEntries", {}).pop(principal, None)
+        drop_cluster_item(ctx, state, cluster_name, "accessEntries", principal)
 
 
 class AccessPolicyAssociation(Handler):
@@ -231,7 +204,7 @@ class AccessPolicyAssociation(Handler):
         return {"type": v.get("type") or "cluster", "namespaces": list(v.get("namespaces") or [])}
 
     def create(self, ctx: Context, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        cluster = _live_cluster(ctx, inputs)
+        cluster = live_cluster(ctx, inputs)
         principal, policy = str(inputs["principalArn"]), str(inputs["policyArn"])
         with edit_cluster_entry(ctx, inputs, cluster) as entry:
             access = entry.get("accessEntries", {}).get(principal)
@@ -245,17 +218,11 @@ class AccessPolicyAssociation(Handler):
                 "modifiedAt": _now(),
             }
         rid = f"{cluster['name']}#{principal}#{policy}"
-        outputs = self.read(ctx, rid, inputs)
-        assert outputs is not None
-        return rid, outputs
+        return rid, self.read_back(ctx, rid, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         cluster_name, principal, policy = (rid.split("#", 2) + ["", ""])[:3]
-        cluster = describe_cluster(ctx, state, cluster_name)
-        if cluster is None:
-            return None
-        access = cluster_entry(ctx, state, cluster).get("accessEntries", {}).get(principal) or {}
-        found = access.get("policies", {}).get(policy)
+        found = cluster_item(ctx, state, cluster_name, "accessEntries", principal, "policies", policy)
         if found is None:
             return None
         return self.finish(ctx, {**state, "clusterName": cluster_name, "principalArn": principal,
@@ -263,11 +230,7 @@ class AccessPolicyAssociation(Handler):
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         cluster_name, principal, policy = (rid.split("#", 2) + ["", ""])[:3]
-        cluster = describe_cluster(ctx, state, cluster_name)
-        if cluster is not None:
-            with edit_cluster_entry(ctx, state, cluster) as entry:
-                access = entry.get("accessEntries", {}).get(principal) or {}
-                access.get("policies", {}).pop(policy, None)
+        drop_cluster_item(ctx, state, cluster_name, "accessEntries", principal, "policies", policy)
 
 
 HANDLERS: tuple[Handler, ...] = (Addon(), AccessEntry(), AccessPolicyAssociation())

@@ -13,17 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from fake_aws_base import Context, Handler, changed, ignore_codes, tag_delta
+from fake_aws_base import Context, Handler, apply_tags, changed, ignore_codes, tag_list, tag_map
 
 _NOT_FOUND = "NoSuchEntity"
-
-
-def _tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": str(v)} for k, v in (tags or {}).items()]
-
-
-def _tags(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in tag_list or []}
 
 
 def _policy_text(document: Any, previous: Any) -> str:
@@ -67,11 +59,9 @@ class Role(Handler):
             kwargs["PermissionsBoundary"] = inputs["permissionsBoundary"]
         tags = ctx.tags_all(inputs.get("tags"))
         if tags:
-            kwargs["Tags"] = _tag_list(tags)
+            kwargs["Tags"] = tag_list(tags)
         iam.create_role(**kwargs)
-        outputs = self.read(ctx, inputs["name"], inputs)
-        assert outputs is not None
-        return str(inputs["name"]), outputs
+        return str(inputs["name"]), self.read_back(ctx, str(inputs["name"]), inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         iam = ctx.client("iam")
@@ -90,7 +80,7 @@ class Role(Handler):
             "assumeRolePolicy": _policy_text(found.get("AssumeRolePolicyDocument", {}),
                                              state.get("assumeRolePolicy")),
             "namePrefix": state.get("namePrefix") or "",
-            "tagsAll": _tags(found.get("Tags")),
+            "tagsAll": tag_map(found.get("Tags")),
         })
 
     def update(self, ctx: Context, rid: str, olds: Mapping[str, Any],
@@ -101,14 +91,9 @@ class Role(Handler):
         if changed(olds, news, "description") or changed(olds, news, "maxSessionDuration"):
             iam.update_role(RoleName=rid, Description=news.get("description") or "",
                             MaxSessionDuration=int(news.get("maxSessionDuration") or 3600))
-        to_set, to_remove = tag_delta(olds.get("tagsAll"), ctx.tags_all(news.get("tags")))
-        if to_set:
-            iam.tag_role(RoleName=rid, Tags=_tag_list(to_set))
-        if to_remove:
-            iam.untag_role(RoleName=rid, TagKeys=to_remove)
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        apply_tags(ctx, olds, news, lambda tags: iam.tag_role(RoleName=rid, Tags=tag_list(tags)),
+                   lambda keys: iam.untag_role(RoleName=rid, TagKeys=keys))
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         iam = ctx.client("iam")
@@ -169,11 +154,9 @@ class OpenIdConnectProvider(Handler):
         }
         tags = ctx.tags_all(inputs.get("tags"))
         if tags:
-            kwargs["Tags"] = _tag_list(tags)
+            kwargs["Tags"] = tag_list(tags)
         arn = ctx.client("iam").create_open_id_connect_provider(**kwargs)["OpenIDConnectProviderArn"]
-        outputs = self.read(ctx, arn, inputs)
-        assert outputs is not None
-        return arn, outputs
+        return arn, self.read_back(ctx, arn, inputs)
 
     def read(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         iam = ctx.client("iam")
@@ -188,7 +171,7 @@ class OpenIdConnectProvider(Handler):
             "url": url,
             "clientIdLists": found.get("ClientIDList", []),
             "thumbprintLists": found.get("ThumbprintList", []),
-            "tagsAll": _tags(found.get("Tags")),
+            "tagsAll": tag_map(found.get("Tags")),
         })
 
     def update(self, ctx: Context, rid: str, olds: Mapping[str, Any],
@@ -204,14 +187,11 @@ class OpenIdConnectProvider(Handler):
         if news.get("thumbprintLists") is not None and changed(olds, news, "thumbprintLists"):
             iam.update_open_id_connect_provider_thumbprint(
                 OpenIDConnectProviderArn=rid, ThumbprintList=list(news["thumbprintLists"]))
-        to_set, to_remove = tag_delta(olds.get("tagsAll"), ctx.tags_all(news.get("tags")))
-        if to_set:
-            iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=rid, Tags=_tag_list(to_set))
-        if to_remove:
-            iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=rid, TagKeys=to_remove)
-        outputs = self.read(ctx, rid, news)
-        assert outputs is not None
-        return outputs
+        apply_tags(
+            ctx, olds, news,
+            lambda tags: iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=rid, Tags=tag_list(tags)),
+            lambda keys: iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=rid, TagKeys=keys))
+        return self.read_back(ctx, rid, news)
 
     def delete(self, ctx: Context, rid: str, state: Mapping[str, Any]) -> None:
         iam = ctx.client("iam")

@@ -18,7 +18,8 @@ entries go when the cluster is deleted. `fake_aws_state.load(path)` reads it in 
 Env read: AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> (unless the provider's `endpoints` config
 names one), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (the ambient
 credentials, unless `accessKey`/`secretKey` are configured), AWS_REGION / AWS_DEFAULT_REGION
-(fallback region), FLEETYARD_FAKE_AWS_STATE, and for benchmarks FLEETYARD_FAKE_AWS_TRACE /
+(fallback region), FLEETYARD_FAKE_AWS_STATE, FLEETYARD_FAKE_EKS_ENDPOINT / FLEETYARD_FAKE_EKS_CA_DATA
+(the API server every EKS cluster reports, `fake_aws_eks`), and for benchmarks FLEETYARD_FAKE_AWS_TRACE /
 FLEETYARD_FAKE_AWS_LATENCY (opt-in per-call trace and emulated latency, `fake_aws_trace`).
 
 Protocol notes: Configure answers acceptSecrets=False (the engine strips secrets from what it

@@ -87,3 +87,7 @@ def fake_aws_state(env) -> dict[str, Any]:
     """What the test `aws` plugin keeps for APIs moto lacks (cluster versions, addons, access entries)."""
     path = pathlib.Path(env.operator_settings["FLEETYARD_FAKE_AWS_STATE"])
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def create_cluster_record(custom, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return create(custom, namespace, kinds.CLUSTER, {"metadata": {"name": name}, "spec": spec})

@@ -10,7 +10,8 @@ in different state directories.
 
 State directory layout: `pki/` (CA, serving, admin and service-account keys), `etcd-data/`,
 `apiserver-certs/` (the `--cert-dir`), `etcd.log`, `kube-apiserver.log`, `kubeconfig`, and
-`users/` (kubeconfigs from `user_kubeconfig`).
+`users/` (kubeconfigs from `user_kubeconfig`). `extra_args` adds kube-apiserver flags (the workload
+cluster's token webhook, see `workload_cluster`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import shutil
 import ssl
 import time
+from collections.abc import Sequence
 
 import yaml
 
@@ -45,10 +47,13 @@ class ControlPlane(processes.Service):
         kube_apiserver: pathlib.Path | None = None,
         *,
         context_name: str = DEFAULT_CONTEXT,
+        extra_args: Sequence[str] = (),
     ) -> None:
-        """Binaries left as None are found (or built) by `hack/tools.sh` when `start` runs."""
+        """Binaries left as None are found (or built) by `hack/tools.sh` when `start` runs;
+        `extra_args` are appended to kube-apiserver's flags (a repeated flag wins over ours)."""
         self.state_dir = pathlib.Path(state_dir).resolve()
         self.context_name = context_name
+        self.extra_args = list(extra_args)
         self._etcd_bin = pathlib.Path(etcd) if etcd is not None else None
         self._apiserver_bin = pathlib.Path(kube_apiserver) if kube_apiserver is not None else None
         self._pki = self.state_dir / "pki"
@@ -196,6 +201,7 @@ class ControlPlane(processes.Service):
                 f"--service-account-key-file={self._pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={self._pki / 'sa.key'}",
                 f"--client-ca-file={self.ca_file}",
+                *self.extra_args,
             ],
             log_dir=self.state_dir,
         )

@@ -1,6 +1,14 @@
-"""The whole local environment: control plane, moto, CRDs, and the operator, started and stopped together.
+"""The whole local environment: control plane, moto, the workload cluster, CRDs, and the operator,
+started and stopped together.
 
 Used by `fleetyard dev up` and by the pytest session fixtures (one environment per test run).
+Start order: control plane, workload cluster (`workload_cluster.WorkloadCluster`, unless
+`workload=False`: the API server every fake EKS cluster points at; its token webhook checks EKS
+tokens against moto's STS, looked up at each review, for the clusters in the fake plugin's state
+file), moto, CRDs, operator; stop runs the other way round, and a failed start stops whatever had
+started. The workload cluster starts before moto because moto's server (`moto_main`) and the
+operator (with the Pulumi plugin it runs) both get `FLEETYARD_FAKE_EKS_ENDPOINT` /
+`FLEETYARD_FAKE_EKS_CA_DATA`, so EKS's DescribeCluster and the stack outputs agree on them.
 """
 
 from __future__ import annotations
@@ -13,20 +21,28 @@ import kubernetes
 
 from fleetyard import crdgen
 from fleetyard.devenv import controlplane, moto_server, operator_process, processes, provisioning
+from fleetyard.devenv import workload_cluster
 from fleetyard.kube import apply as kube_apply
 from fleetyard.kube import client as kube_client
 from fleetyard.models import kinds
 
 PEERING = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "fleetyard"}}
+# = provisioning.operator_env()'s FLEETYARD_FAKE_AWS_STATE (without building the Pulumi CLI to learn it)
+FAKE_AWS_STATE = "fake-aws-state.json"
 
 
 class Environment:
     def __init__(self, state_dir: pathlib.Path, operator_env: dict[str, str] | None = None,
-                 access_control: bool = True) -> None:
+                 access_control: bool = True, workload: bool = True) -> None:
         self.state_dir = state_dir
         self.control_plane = controlplane.ControlPlane(state_dir / "control-plane")
         self.moto = moto_server.MotoServer(state_dir / "moto", access_control=access_control,
                                            server_env=provisioning.MOTO_SERVER_ENV)
+        self.workload: workload_cluster.WorkloadCluster | None = None
+        if workload:
+            self.workload = workload_cluster.WorkloadCluster(
+                state_dir / "workload", lambda: self.moto.endpoint,
+                workload_cluster.plugin_cluster_names(state_dir / FAKE_AWS_STATE))
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
         self.operator_settings: dict[str, str] = {}
@@ -45,10 +61,17 @@ class Environment:
     def aws_env(self) -> dict[str, str]:
         return self.moto.env()
 
+    def workload_env(self) -> dict[str, str]:
+        """`FLEETYARD_FAKE_EKS_ENDPOINT` / `_CA_DATA` for the fake plugin ({} without a workload cluster)."""
+        return self.workload.env() if self.workload is not None else {}
+
     def start(self, with_operator: bool = True) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.control_plane.start()
+            if self.workload is not None:
+                self.workload.start()
+                self.moto.server_env.update(self.workload.env())
             self.moto.start()
             self.install_crds()
             provisioning.prepare(self.state_dir, self.api)
@@ -67,7 +90,8 @@ class Environment:
     def start_operator(self, timeout: float = 60) -> None:
         self.operator, self.operator_settings = operator_process.start(
             self.state_dir, self.kubeconfig, self.control_plane.ca_file, self.control_plane.ca_key_file,
-            self.aws_env(), {**provisioning.operator_env(self.state_dir), **self.operator_env}, timeout)
+            self.aws_env(), {**provisioning.operator_env(self.state_dir), **self.workload_env(),
+                             **self.operator_env}, timeout)
         self.wait_for_webhooks(timeout)
 
     def stop_operator(self) -> None:
@@ -98,5 +122,6 @@ class Environment:
 
     def stop(self) -> None:
         self.stop_operator()
-        self.moto.stop()
-        self.control_plane.stop()
+        for service in (self.moto, self.workload, self.control_plane):
+            if service is not None:
+                service.stop()

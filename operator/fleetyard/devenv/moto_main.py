@@ -1,23 +1,118 @@
-"""`python -m fleetyard.devenv.moto_main`: moto's server with one fix to its signature check.
+"""`python -m fleetyard.devenv.moto_main`: moto's server with fixes to its signature check and EKS
+clusters that point at the test bed's workload cluster.
 
-Started by `fleetyard.devenv.moto_server`. With IAM access control on, moto 5.2.5 recomputes the
-SigV4 signature of a request without a body (every EKS GET/DELETE such as DescribeCluster or
-ListNodegroups) over its parsed parameters instead of the empty payload the client signed, and
-answers SignatureDoesNotMatch. Clients do nothing wrong there, so the test bed fixes moto rather
-than teaching fleetyard's clients a workaround.
+Started by `fleetyard.devenv.moto_server`. With IAM access control on, moto 5.2.5:
+
+- recomputes the SigV4 signature of a request without a body (every EKS GET/DELETE such as
+  DescribeCluster or ListNodegroups) over its parsed parameters instead of the empty payload the
+  client signed, and answers SignatureDoesNotMatch;
+- knows only the `Authorization` header: a presigned request (query-string SigV4:
+  `X-Amz-Credential`, `X-Amz-SignedHeaders`, `X-Amz-Signature`, ... in the URL, no header) fails
+  with KeyError 'Authorization' (a 500), and GetCallerIdentity would not see its caller either.
+  EKS tokens are such URLs (STS GetCallerIdentity, see `fleetyard.cloud.eks_token`), called by
+  the test bed's `eks_authenticator`. Here they are verified like a header-signed request: the
+  access key (an assumed role's needs `X-Amz-Security-Token` in the query), then the signature
+  over the canonical query string without `X-Amz-Signature` and the headers named in
+  `X-Amz-SignedHeaders`; the caller is the URL's access key. Like STS for GetCallerIdentity,
+  `X-Amz-Expires` is not enforced (the authenticator bounds a token's age itself).
+
+Clients do nothing wrong there, so the test bed fixes moto rather than teaching fleetyard's
+clients a workaround.
+
+With `FLEETYARD_FAKE_EKS_ENDPOINT` and `FLEETYARD_FAKE_EKS_CA_DATA` in the server's environment
+(`fleetyard.devenv.workload_cluster`), every EKS cluster created from then on has that `endpoint`
+and `certificateAuthority.data` instead of moto's made-up host and random text, so DescribeCluster
+agrees with what the fake `aws` Pulumi plugin reports.
 """
 
 from __future__ import annotations
 
+import os
+import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
+from botocore.awsrequest import AWSRequest
+from moto.core import responses
+from moto.eks import models as eks_models
 from moto.iam import access_control
+from moto.moto_server import werkzeug_app
 from moto.server import main
 
+_SIGNATURE = "X-Amz-Signature"
+_ALGORITHM = "AWS4-HMAC-SHA256"
+
 _create_aws_request = access_control.IAMRequest._create_aws_request
+_iam_request_init = access_control.IAMRequestBase.__init__
+_get_access_key = responses.BaseResponse.get_access_key
+_infer_service = werkzeug_app.DomainDispatcherApplication.infer_service_region_host
+_eks_cluster_init = eks_models.Cluster.__init__
+
+EKS_ENDPOINT_ENV = "FLEETYARD_FAKE_EKS_ENDPOINT"
+EKS_CA_DATA_ENV = "FLEETYARD_FAKE_EKS_CA_DATA"
+
+
+def _presigned_params(path: str) -> list[tuple[str, str]] | None:
+    """The decoded query of a query-string-signed (presigned) SigV4 request, else None."""
+    params = urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query, keep_blank_values=True)
+    query = dict(params)
+    if _SIGNATURE not in query or query.get("X-Amz-Algorithm") != _ALGORITHM:
+        return None
+    return params
+
+
+def _credential_scope(params: list[tuple[str, str]]) -> list[str]:
+    """`X-Amz-Credential` split: [access key, date, region, service, "aws4_request"] or []."""
+    scope = dict(params).get("X-Amz-Credential", "").split("/")
+    return scope if len(scope) == 5 else []
+
+
+def _infer_service_presigned(self: Any, environ: dict[str, Any], path: str) -> str | None:
+    """Route a presigned request by its credential scope, as moto does a header-signed one
+    (unsigned requests without a hint in the path default to S3)."""
+    if not environ.get("HTTP_AUTHORIZATION"):
+        params = _presigned_params("?" + environ.get("QUERY_STRING", ""))
+        scope = _credential_scope(params) if params else []
+        if scope and scope[3] != "s3":
+            signed = {**environ, "HTTP_AUTHORIZATION": f"{_ALGORITHM} Credential={'/'.join(scope)}, "}
+            return _infer_service(self, signed, path)
+    return _infer_service(self, environ, path)
+
+
+def _iam_request_init_presigned(self: Any, account_id: str, method: str, path: str, data: Any,
+                                body: bytes, headers: Mapping[str, str], action: str) -> None:
+    params = None if "Authorization" in headers else _presigned_params(path)
+    self._presigned = params
+    if params is not None:
+        # The base class reads credential, signed headers and signature from an Authorization
+        # header and an assumed role's session token from a header: say the same from the query.
+        query = dict(params)
+        headers = dict(headers.items())
+        headers["Authorization"] = (
+            f"{_ALGORITHM} Credential={query.get('X-Amz-Credential', '')}, "
+            f"SignedHeaders={query.get('X-Amz-SignedHeaders', '')}, Signature={query[_SIGNATURE]}")
+        if "X-Amz-Security-Token" in query:
+            headers["X-Amz-Security-Token"] = query["X-Amz-Security-Token"]
+    _iam_request_init(self, account_id, method, path, data, body, headers, action)
+
+
+def _presigned_request(self: Any) -> AWSRequest:
+    params = [(k, v) for k, v in self._presigned if k != _SIGNATURE]
+    query = dict(params)
+    signed_headers = query.get("X-Amz-SignedHeaders", "").split(";")
+    request = AWSRequest(
+        method=self._method,
+        url=urllib.parse.urlsplit(self._path).path or "/",
+        headers=self._create_headers_for_aws_request(signed_headers, self._headers),
+        params=params,
+    )
+    request.context["timestamp"] = query.get("X-Amz-Date", "")
+    return request
 
 
 def _signed_as_sent(self: Any) -> Any:
+    if getattr(self, "_presigned", None) is not None:
+        return _presigned_request(self)
     if self._body or self._method not in ("GET", "HEAD", "DELETE"):
         return _create_aws_request(self)
     parsed, self._data = self._data, b""
@@ -27,7 +122,27 @@ def _signed_as_sent(self: Any) -> Any:
         self._data = parsed
 
 
+def _access_key_of_presigned(self: Any) -> str:
+    if "Authorization" not in self.headers:
+        credential = self.querystring.get("X-Amz-Credential")
+        if credential:
+            return str(credential[0]).split("/")[0]
+    return str(_get_access_key(self))
+
+
+def _eks_cluster_init_workload(self: Any, *args: Any, **kwargs: Any) -> None:
+    _eks_cluster_init(self, *args, **kwargs)
+    endpoint, ca_data = os.environ.get(EKS_ENDPOINT_ENV), os.environ.get(EKS_CA_DATA_ENV)
+    if endpoint and ca_data:
+        self.endpoint = endpoint
+        self.certificate_authority = {"data": ca_data}
+
+
+access_control.IAMRequest.__init__ = _iam_request_init_presigned
+eks_models.Cluster.__init__ = _eks_cluster_init_workload
+werkzeug_app.DomainDispatcherApplication.infer_service_region_host = _infer_service_presigned
 access_control.IAMRequest._create_aws_request = _signed_as_sent
+responses.BaseResponse.get_access_key = _access_key_of_presigned
 
 if __name__ == "__main__":
     main()

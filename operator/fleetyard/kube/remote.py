@@ -30,8 +30,7 @@ def client_for_token(server: str, ca_data: str, token: str) -> Iterator[kubernet
     configuration = kubernetes.client.Configuration()
     configuration.host = server.rstrip("/")
     configuration.ssl_ca_cert = ca_file.name
-    configuration.api_key = {"authorization": token}
-    configuration.api_key_prefix = {"authorization": "Bearer"}
+    configuration.api_key = {"authorization": f"Bearer {token}"}
     configuration.retries = False
     api = kubernetes.client.ApiClient(configuration)
     try:
