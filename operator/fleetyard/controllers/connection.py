@@ -45,7 +45,10 @@ def _verify(body: Any, meta: Any, spec: Any, status: Any, namespace: str, patch:
     if event:
         kopf.event(body, type=event[0], reason=event[1], message=event[2])
     if outcome.phase == "active":
-        catalog_ops.ensure_recent(dict(body), catalog.DEFAULT_TTL_SECONDS)
+        try:
+            catalog_ops.ensure_recent(dict(body), catalog.DEFAULT_TTL_SECONDS)
+        except Exception:  # noqa: BLE001 - the catalog must never make a verification fail
+            logger.exception("could not ask for the instance-type catalog")
 
 
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:

@@ -16,6 +16,9 @@ Started by `fleetyard.devenv.moto_server`. With IAM access control on, moto 5.2.
   `X-Amz-SignedHeaders`; the caller is the URL's access key. Like STS for GetCallerIdentity,
   `X-Amz-Expires` is not enforced (the authenticator bounds a token's age itself).
 
+- checks CloudWatch calls against IAM actions `monitoring:*` (its signing name) where IAM says
+  `cloudwatch:*`, so a role allowed `cloudwatch:PutMetricData` is refused.
+
 Clients do nothing wrong there, so the test bed fixes moto rather than teaching fleetyard's
 clients a workaround.
 
@@ -48,6 +51,7 @@ _get_access_key = responses.BaseResponse.get_access_key
 _infer_service = werkzeug_app.DomainDispatcherApplication.infer_service_region_host
 _eks_cluster_init = eks_models.Cluster.__init__
 
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 EKS_ENDPOINT_ENV = "FLEETYARD_FAKE_EKS_ENDPOINT"
 EKS_CA_DATA_ENV = "FLEETYARD_FAKE_EKS_CA_DATA"
 
@@ -94,6 +98,9 @@ def _iam_request_init_presigned(self: Any, account_id: str, method: str, path: s
         if "X-Amz-Security-Token" in query:
             headers["X-Amz-Security-Token"] = query["X-Amz-Security-Token"]
     _iam_request_init(self, account_id, method, path, data, body, headers, action)
+    # CloudWatch signs as "monitoring", but IAM policies name its actions "cloudwatch:*".
+    prefix, _, name = self._action.partition(":")
+    self._action = f"{IAM_PREFIXES.get(prefix, prefix)}:{name}"
 
 
 def _presigned_request(self: Any) -> AWSRequest:

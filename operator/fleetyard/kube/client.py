@@ -6,6 +6,7 @@ Called by `fleetyard.kube.resources`; nothing else constructs a client.
 from __future__ import annotations
 
 import functools
+import os
 
 import kubernetes
 
@@ -21,7 +22,9 @@ def api_client() -> kubernetes.client.ApiClient:
     try:
         kubernetes.config.load_incluster_config(client_configuration=configuration)
     except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config(client_configuration=configuration)
+        # read $KUBECONFIG now: the library's default is fixed when it is imported
+        kubernetes.config.load_kube_config(config_file=os.environ.get("KUBECONFIG"),
+                                           client_configuration=configuration)
     configuration.connection_pool_maxsize = POOL_SIZE
     return kubernetes.client.ApiClient(configuration)
 

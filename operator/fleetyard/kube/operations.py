@@ -32,7 +32,7 @@ def create(target: dict[str, Any], operation: str, *, attempt: int, member_id: s
         "apiVersion": kinds.API_VERSION,
         "kind": "Operation",
         "metadata": {
-            "generateName": f"{meta['name'][:40]}-{operation}-",
+            "generateName": f"{meta['name'][:40]}-{operation.lower()}-",
             "namespace": meta["namespace"],
             "labels": {TARGET_UID_LABEL: meta["uid"], TARGET_KIND_LABEL: kind},
             "ownerReferences": [{"apiVersion": target["apiVersion"], "kind": kind, "name": meta["name"],
