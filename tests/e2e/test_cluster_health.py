@@ -26,13 +26,13 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture(scope="module")
 def cluster(env) -> tuple[str, dict]:
-    """One active ProvisionedCluster whose Connection role may use the workload cluster."""
+    """One active ProvisionedCluster; its access entry (cluster admin for the Connection's role) is what
+    lets the operator into the workload cluster."""
     namespace = f"day2-{uuid.uuid4().hex[:6]}"
     kube_apply.ensure_namespace(env.api, namespace)
     custom = kubernetes.client.CustomObjectsApi(env.api)
     core = kubernetes.client.CoreV1Api(env.api)
     role = connections.deploy_role(env)
-    env.workload.grant_cluster_admin(role.role_arn)  # the stand-in for the EKS access entry
     connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
     connections.connection(custom, namespace, role)
     connections.status_when(custom, namespace, "active")

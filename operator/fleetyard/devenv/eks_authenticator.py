@@ -63,6 +63,9 @@ _STS_TIMEOUT = 5.0
 ClusterNames = Iterable[str] | Callable[[], Iterable[str]]
 
 
+AccessGroups = Callable[[str, str], Iterable[str]]
+
+
 class Refused(Exception):
     """A token that does not authenticate; the message is the TokenReview's `status.error`."""
 
@@ -99,9 +102,12 @@ class EksAuthenticator(processes.Service):
     """The TokenReview webhook server; see the module docstring."""
 
     def __init__(self, state_dir: pathlib.Path, sts_endpoint: str | Callable[[], str],
-                 cluster_names: ClusterNames = (), max_age: datetime.timedelta = MAX_AGE) -> None:
-        """`sts_endpoint` and a callable `cluster_names` are read at each review."""
+                 cluster_names: ClusterNames = (), max_age: datetime.timedelta = MAX_AGE,
+                 access_groups: AccessGroups | None = None) -> None:
+        """`sts_endpoint` and a callable `cluster_names` are read at each review; `access_groups`
+        (cluster name, principal ARN) -> extra groups stands in for the cluster's access entries."""
         self.state_dir = pathlib.Path(state_dir).resolve()
+        self.access_groups = access_groups
         self._sts_endpoint = sts_endpoint
         self._names: set[str] = set()
         self._names_source: Callable[[], Iterable[str]] | None = None
@@ -214,7 +220,11 @@ class EksAuthenticator(processes.Service):
         self._check_date(params["x-amz-date"], now or datetime.datetime.now(datetime.timezone.utc))
         access_key = params["x-amz-credential"].split("/")[0]
         cluster, answer = self._call_sts(url, access_key)
-        return self._identity(answer, access_key, cluster)
+        identity = self._identity(answer, access_key, cluster)
+        if self.access_groups is not None:
+            extra_groups = tuple(self.access_groups(cluster, identity.username))
+            identity = dataclasses.replace(identity, groups=identity.groups + extra_groups)
+        return identity
 
     @staticmethod
     def _decode(token: str) -> str:

@@ -42,7 +42,8 @@ class Environment:
         if workload:
             self.workload = workload_cluster.WorkloadCluster(
                 state_dir / "workload", lambda: self.moto.endpoint,
-                workload_cluster.plugin_cluster_names(state_dir / FAKE_AWS_STATE))
+                workload_cluster.plugin_cluster_names(state_dir / FAKE_AWS_STATE),
+                access_groups=workload_cluster.plugin_access_groups(state_dir / FAKE_AWS_STATE))
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
         self.operator_settings: dict[str, str] = {}

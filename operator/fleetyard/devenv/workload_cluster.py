@@ -55,16 +55,41 @@ def plugin_cluster_names(state_file: pathlib.Path) -> Callable[[], list[str]]:
     return names
 
 
+ADMIN_GROUP = "fleetyard:eks-cluster-admin"
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def plugin_access_groups(state_file: pathlib.Path) -> eks_authenticator.AccessGroups:
+    """EKS access entries, as the fake plugin recorded them: a principal with the cluster-scoped
+    AmazonEKSClusterAdminPolicy on the cluster its token names gets `ADMIN_GROUP`, which the
+    workload cluster binds to cluster-admin. So who may do what follows the access entries the
+    cluster program creates, as on EKS."""
+    def groups(cluster: str, principal: str) -> list[str]:
+        try:
+            clusters = json.loads(pathlib.Path(state_file).read_text()).get("clusters") or {}
+        except (OSError, ValueError, AttributeError):
+            return []
+        for key, entry in clusters.items():
+            if key.partition("/")[2] != cluster:
+                continue
+            policies = ((entry.get("accessEntries") or {}).get(principal) or {}).get("policies") or {}
+            if (policies.get(ADMIN_POLICY) or {}).get("accessScope", {}).get("type") == "cluster":
+                return [ADMIN_GROUP]
+        return []
+    return groups
+
+
 class WorkloadCluster(processes.Service):
     """kube-apiserver + etcd + EKS token webhook; see the module docstring."""
 
     def __init__(self, state_dir: pathlib.Path, sts_endpoint: str | Callable[[], str],
                  cluster_names: eks_authenticator.ClusterNames = (),
+                 access_groups: eks_authenticator.AccessGroups | None = None,
                  etcd: pathlib.Path | None = None, kube_apiserver: pathlib.Path | None = None) -> None:
         """`sts_endpoint` (moto's endpoint, or a callable giving it) is read at each review."""
         self.state_dir = pathlib.Path(state_dir).resolve()
         self.authenticator = eks_authenticator.EksAuthenticator(
-            self.state_dir / "authenticator", sts_endpoint, cluster_names)
+            self.state_dir / "authenticator", sts_endpoint, cluster_names, access_groups=access_groups)
         webhook_config = self.state_dir / "authenticator" / "webhook.kubeconfig"
         self.control_plane = controlplane.ControlPlane(
             self.state_dir / "control-plane", etcd, kube_apiserver, context_name=CONTEXT,
@@ -119,6 +144,7 @@ class WorkloadCluster(processes.Service):
             self.authenticator.start()
             self.authenticator.write_webhook_kubeconfig(self._webhook_config)
             self.control_plane.start(timeout)
+            self._bind_admin_group()
         except BaseException:
             self.stop()
             raise
@@ -131,6 +157,17 @@ class WorkloadCluster(processes.Service):
             self.control_plane.stop()
         finally:
             self.authenticator.stop()
+
+    def _bind_admin_group(self) -> None:
+        rbac = kubernetes.client.RbacAuthorizationV1Api(self.admin_api)
+        try:
+            rbac.create_cluster_role_binding({
+                "metadata": {"name": "fleetyard-eks-access-entries"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLUSTER_ADMIN},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": ADMIN_GROUP}]})
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 409:
+                raise
 
     def grant_cluster_admin(self, username: str, timeout: float = 10) -> str:
         """Bind `username` to `cluster-admin` (an EKS access entry's stand-in) and wait until the
