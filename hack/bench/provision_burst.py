@@ -31,151 +31,30 @@ import base64
 import collections
 import concurrent.futures
 import json
-import math
-import os
 import pathlib
-import platform
-import re
-import shutil
-import statistics
 import sys
-import tempfile
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
 
+from benchlib import (BenchError, Deadline, MemorySampler, Report, Watcher, apiserver_requests, cpu_snapshot,
+                      log, operator_env_overrides, parse_time, report_cpu, report_machine,
+                      report_operator_log, report_requests, run_main, start_environment, stop_environment,
+                      wait_until)
 from fleetyard.devenv import customer_account, environment
-from fleetyard.devenv import processes as devenv_processes
 from fleetyard.kube import apply as kube_apply
 from fleetyard.models import kinds
 
 NAMESPACE = "bench"
 PROBE_NAMESPACE = "bench-probe"
 TRACE_FILE = "aws-trace.jsonl"
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-class BenchError(RuntimeError):
-    """The benchmark cannot go on (something failed or timed out); the message says what."""
-
-
-# -- small helpers ---------------------------------------------------------------------------------
-
-def summary(values: Iterable[float]) -> dict[str, float] | None:
-    vals = sorted(v for v in values if v is not None)
-    if not vals:
-        return None
-    p90 = vals[min(len(vals) - 1, max(0, math.ceil(0.9 * len(vals)) - 1))]
-    return {"n": len(vals), "min": vals[0], "median": statistics.median(vals), "p90": p90, "max": vals[-1],
-            "mean": statistics.fmean(vals)}
-
-
-class Report:
-    """Collects `name: value unit` lines (printed as they come) and the JSON document."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def line(self, name: str, value: Any, unit: str = "") -> None:
-        self.data[name] = value
-        if isinstance(value, float):
-            text = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-        else:
-            text = str(value)
-        print(f"{name}: {text}{(' ' + unit) if unit else ''}", flush=True)
-
-    def stats(self, name: str, values: Iterable[float], unit: str = "s",
-              keys: tuple[str, ...] = ("min", "median", "p90", "max")) -> None:
-        s = summary(values)
-        self.data[name] = s
-        if s is None:
-            print(f"{name}: n/a", flush=True)
-            return
-        parts = " ".join(f"{k}={s[k]:.2f}" for k in keys)
-        print(f"{name}: {parts} {unit} (n={s['n']})", flush=True)
-
-
-def log(message: str) -> None:
-    print(f"# [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    import datetime
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-        self.seconds = seconds
-
-    def check(self, what: str) -> None:
-        if time.monotonic() > self.end:
-            raise BenchError(f"timed out (--timeout {self.seconds:.0f}s) while {what}")
 
 
 # -- watching objects ------------------------------------------------------------------------------
-
-class Watcher(threading.Thread):
-    """Lists then watches one kind in one namespace; calls on_event(type, obj, epoch) for each change."""
-
-    def __init__(self, kubeconfig: str, plural: str, namespace: str,
-                 on_event: Callable[[str, dict[str, Any], float], None]) -> None:
-        super().__init__(name=f"watch-{plural}", daemon=True)
-        self.api = kubernetes.config.new_client_from_config(config_file=kubeconfig)
-        self.custom = kubernetes.client.CustomObjectsApi(self.api)
-        self.plural = plural
-        self.namespace = namespace
-        self.on_event = on_event
-        self.stopping = threading.Event()
-        self.errors = 0
-
-    def run(self) -> None:
-        rv = None
-        while not self.stopping.is_set():
-            try:
-                if rv is None:
-                    listing = self.custom.list_namespaced_custom_object(kinds.GROUP, kinds.VERSION, self.namespace,
-                                                                        self.plural)
-                    now = time.time()
-                    for item in listing["items"]:
-                        self.on_event("LISTED", item, now)
-                    rv = listing["metadata"]["resourceVersion"]
-                w = kubernetes.watch.Watch()
-                for event in w.stream(self.custom.list_namespaced_custom_object, kinds.GROUP, kinds.VERSION,
-                                      self.namespace, self.plural, resource_version=rv, timeout_seconds=30,
-                                      allow_watch_bookmarks=True):
-                    now = time.time()
-                    obj = event["object"]
-                    if event["type"] == "ERROR":
-                        if (obj or {}).get("code") == 410:
-                            rv = None
-                        break
-                    rv = obj["metadata"]["resourceVersion"]
-                    if event["type"] != "BOOKMARK":
-                        self.on_event(event["type"], obj, now)
-                    if self.stopping.is_set():
-                        break
-            except kubernetes.client.ApiException as exc:
-                self.errors += 1
-                if exc.status == 410:
-                    rv = None
-                time.sleep(0.5)
-            except Exception:  # noqa: BLE001 - keep watching; a benchmark must not die of a hiccup
-                self.errors += 1
-                time.sleep(0.5)
-
-    def stop(self) -> None:
-        self.stopping.set()
-
 
 class ClusterBook:
     """What the ProvisionedCluster watch saw: per name, when it became active, failed, was deleted."""
@@ -242,68 +121,7 @@ class OperationBook:
             return [dict(r) for r in self.ops.values()]
 
 
-# -- /proc sampling --------------------------------------------------------------------------------
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (index 0 = state, 1 = ppid, ...)."""
-    text = _read(f"/proc/{pid}/stat")
-    if text is None:
-        return None
-    return text[text.rfind(")") + 2:].split()
-
-
-def cpu_seconds(pid: int | None, children: bool = False) -> float | None:
-    fields = proc_stat(pid) if pid else None
-    if fields is None:
-        return None
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime (reaped descendants)
-    return ticks / TICKS
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) seconds of all CPUs since boot."""
-    first = (_read("/proc/stat") or "cpu 0").splitlines()[0].split()[1:]
-    values = [int(v) for v in first]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values) - idle) / TICKS, sum(values) / TICKS
-
-
-def rss_kib(pid: int) -> int:
-    text = _read(f"/proc/{pid}/status") or ""
-    m = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
-    return int(m.group(1)) if m else 0
-
-
-def pss_kib(pid: int) -> int:
-    text = _read(f"/proc/{pid}/smaps_rollup") or ""
-    m = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
-    return int(m.group(1)) if m else 0
-
-
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = collections.defaultdict(list)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = proc_stat(int(entry))
-            if fields is not None:
-                children[int(fields[1])].append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            out.append(child)
-            todo.append(child)
-    return out
-
+# -- descendants of the operator -------------------------------------------------------------------------------
 
 def process_role(cmd: str) -> str:
     """What a descendant of the operator is, from its command line."""
@@ -316,54 +134,6 @@ def process_role(cmd: str) -> str:
     if cmd.split(" ", 1)[0].endswith("pulumi"):
         return "pulumi_" + (" ".join(w for w in cmd.split()[1:3] if not w.startswith("-")) or "cli").replace(" ", "_")
     return "other" if cmd else "exited"
-
-
-class MemorySampler(threading.Thread):
-    """Every `interval` s: RSS of the operator, RSS and PSS sums of the operator and its descendants."""
-
-    def __init__(self, pid: int, interval: float) -> None:
-        super().__init__(name="rss-sampler", daemon=True)
-        self.pid = pid
-        self.interval = interval
-        self.phase = "setup"
-        self.stopping = threading.Event()
-        self.peaks: dict[str, dict[str, float]] = collections.defaultdict(
-            lambda: {"operator_rss": 0, "tree_rss": 0, "tree_pss": 0, "tree_procs": 0, "samples": 0})
-        self.series: list[tuple[float, str, int, int, int, int]] = []
-        self.processes: dict[int, dict[str, Any]] = {}  # descendant pid -> first/last seen, command line
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            t0 = time.time()
-            try:
-                own = rss_kib(self.pid)
-                tree = [self.pid, *descendants(self.pid)]
-                sizes = {pid: rss_kib(pid) for pid in tree}
-                for pid in tree[1:]:
-                    seen = self.processes.get(pid)
-                    if seen is None:
-                        cmd = (_read(f"/proc/{pid}/cmdline") or "").replace("\0", " ").strip()
-                        seen = self.processes[pid] = {"pid": pid, "first": t0, "last": t0, "cmd": cmd[:300],
-                                                      "role": process_role(cmd), "peak_rss": 0}
-                    seen["last"] = t0
-                    seen["peak_rss"] = max(seen["peak_rss"], sizes[pid])
-                total = sum(sizes.values())
-                pss = sum(pss_kib(p) for p in tree)
-            except Exception:  # noqa: BLE001
-                own = total = pss = 0
-                tree = []
-            for phase in (self.phase, "all"):
-                peak = self.peaks[phase]
-                peak["operator_rss"] = max(peak["operator_rss"], own)
-                peak["tree_rss"] = max(peak["tree_rss"], total)
-                peak["tree_pss"] = max(peak["tree_pss"], pss)
-                peak["tree_procs"] = max(peak["tree_procs"], len(tree))
-                peak["samples"] += 1
-            self.series.append((t0, self.phase, own, total, pss, len(tree)))
-            self.stopping.wait(max(0.0, self.interval - (time.time() - t0)))
-
-    def stop(self) -> None:
-        self.stopping.set()
 
 
 # -- reaction probes -------------------------------------------------------------------------------
@@ -461,47 +231,7 @@ class Prober(threading.Thread):
         self.stopping.set()
 
 
-# -- apiserver metrics -----------------------------------------------------------------------------
-
-_METRIC = re.compile(r'^apiserver_request_total\{([^}]*)\}\s+([0-9.e+]+)$')
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
-
-
-def apiserver_requests(api: kubernetes.client.ApiClient) -> dict[tuple[str, str, str], float] | None:
-    """apiserver_request_total summed by (verb, group/resource[/subresource], code class)."""
-    try:
-        resp = api.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False)
-        text = resp[0].data.decode() if isinstance(resp, tuple) else resp.data.decode()
-    except Exception:  # noqa: BLE001
-        return None
-    out: dict[tuple[str, str, str], float] = collections.defaultdict(float)
-    for line in text.splitlines():
-        m = _METRIC.match(line)
-        if not m:
-            continue
-        labels = dict(_LABEL.findall(m.group(1)))
-        resource = "/".join(x for x in (labels.get("group") or "core", labels.get("resource", ""),
-                                        labels.get("subresource", "")) if x.strip("/"))
-        out[(labels.get("verb", ""), resource, labels.get("code", "")[:1] + "xx")] += float(m.group(2))
-    return out
-
-
-def request_delta(before: dict | None, after: dict | None) -> dict[tuple[str, str, str], float]:
-    if before is None or after is None:
-        return {}
-    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
-
-
 # -- the run ---------------------------------------------------------------------------------------
-
-def wait_until(probe: Callable[[], Any], deadline: Deadline, what: str, step: float = 0.2) -> Any:
-    while True:
-        value = probe()
-        if value:
-            return value
-        deadline.check(f"waiting for {what}")
-        time.sleep(step)
-
 
 class Bench:
     def __init__(self, args: argparse.Namespace, state_dir: pathlib.Path) -> None:
@@ -533,9 +263,7 @@ class Bench:
         }
         if a.aws_latency:
             env["FLEETYARD_FAKE_AWS_LATENCY"] = str(a.aws_latency)
-        for item in a.operator_env:
-            key, _, value = item.partition("=")
-            env[key] = value
+        env.update(operator_env_overrides(a.operator_env))
         return env
 
     @property
@@ -555,20 +283,12 @@ class Bench:
         r.line("settings.progress_interval", a.progress_interval, "s")
         r.line("settings.aws_latency", a.aws_latency, "s")
         r.line("settings.cleanup", a.cleanup)
-        r.line("machine.nproc", os.cpu_count())
-        r.line("machine.python", platform.python_version())
-        r.line("machine.platform", platform.platform())
-        r.line("machine.mem_total", round(int(re.search(r"MemTotal:\s+(\d+)", _read("/proc/meminfo") or "MemTotal: 0")
-                                              .group(1)) / 1024), "MiB")
+        report_machine(r)
         r.line("state_dir", str(self.state_dir))
 
-        t0 = time.monotonic()
-        log("starting the local environment (apiserver, etcd, moto, operator)")
-        self.env = environment.Environment(self.state_dir, self.operator_env)
-        self.env.start()
-        r.line("env.start_time", time.monotonic() - t0, "s")
+        self.env = start_environment(self.state_dir, self.operator_env, r)
         assert self.env.operator is not None and self.env.operator.pid is not None
-        self.sampler = MemorySampler(self.env.operator.pid, a.sample_interval)
+        self.sampler = MemorySampler(self.env.operator.pid, a.sample_interval, process_role)
         self.sampler.start()
         kubeconfig = str(self.env.kubeconfig)
         for ns in (NAMESPACE, PROBE_NAMESPACE):
@@ -740,22 +460,8 @@ class Bench:
         return text
 
     def cpu_snapshot(self) -> dict[str, float | None]:
-        assert self.env is not None and self.env.operator is not None
-        snap: dict[str, float | None] = {"wall": time.monotonic()}
-        pid = self.env.operator.pid
-        snap["operator"] = cpu_seconds(pid)
-        snap["operator_tree"] = cpu_seconds(pid, children=True)
-        if snap["operator_tree"] is not None:
-            live = sum(cpu_seconds(p, children=True) or 0.0 for p in descendants(pid or 0))
-            snap["operator_tree"] += live
-        moto = self.env.moto.process
-        snap["moto"] = cpu_seconds(moto.pid) if moto is not None else None
-        for proc in self.env.control_plane.started_processes:
-            snap[proc.name] = cpu_seconds(proc.pid)
-        snap["benchmark"] = cpu_seconds(os.getpid())
-        busy, total = machine_cpu()
-        snap["machine_busy"], snap["machine_total"] = busy, total
-        return snap
+        assert self.env is not None
+        return cpu_snapshot(self.env)
 
     # -- reporting ---------------------------------------------------------------------------------
     def report_times(self) -> None:
@@ -912,30 +618,7 @@ class Bench:
                              "(sampled)")
 
     def report_cpu(self, phase: str, a: dict[str, float | None], b: dict[str, float | None]) -> None:
-        wall = (b["wall"] or 0) - (a["wall"] or 0)
-        self.report.line(f"cpu.{phase}.wall", wall, "s")
-        ours = 0.0
-        for key in ("operator_tree", "moto", "etcd", "kube-apiserver", "benchmark"):
-            if a.get(key) is not None and b.get(key) is not None:
-                ours += b[key] - a[key]  # type: ignore[operator]
-        busy = (b["machine_busy"] or 0) - (a["machine_busy"] or 0)
-        capacity = wall * (os.cpu_count() or 1)
-        others = max(0.0, busy - ours)
-        self.report.line(f"cpu.{phase}.not_ours", others, "cpu-s")
-        if capacity and others > 0.1 * capacity:
-            print(f"# warning: during '{phase}' other processes used {100 * others / capacity:.0f}% of the machine's "
-                  "CPU; the figures are disturbed", file=sys.stderr, flush=True)
-            self.report.data.setdefault("warnings", []).append(
-                f"{phase}: other processes used {100 * others / capacity:.0f}% of the CPU")
-        for key in a:
-            if key in ("wall", "machine_total") or a[key] is None or b.get(key) is None:
-                continue
-            used = b[key] - a[key]  # type: ignore[operator]
-            if key == "machine_busy":
-                total = (b["machine_total"] or 0) - (a["machine_total"] or 0)
-                self.report.line(f"cpu.{phase}.machine_busy", round(100 * used / total, 1) if total else 0.0, "%")
-            else:
-                self.report.line(f"cpu.{phase}.{key}", used, "cpu-s")
+        report_cpu(self.report, phase, a, b)
 
     def report_probes(self) -> None:
         assert self.prober is not None
@@ -956,71 +639,17 @@ class Bench:
             self.report.data["reaction.probe_error_examples"] = [e["error"] for e in errors[:3]]
 
     def report_requests(self, phase: str, before: dict | None, after: dict | None) -> None:
-        delta = request_delta(before, after)
-        if not delta:
-            self.report.line(f"apiserver.{phase}.requests", "n/a")
-            return
-        total = sum(delta.values())
-        fleet = sum(v for (verb, res, _), v in delta.items() if res.startswith("fleetyard.io/"))
-        self.report.line(f"apiserver.{phase}.requests", int(total))
-        self.report.line(f"apiserver.{phase}.requests_fleetyard_io", int(fleet))
-        errors = sum(v for (verb, res, code), v in delta.items() if code in ("4xx", "5xx"))
-        self.report.line(f"apiserver.{phase}.requests_4xx_5xx", int(errors))
-        failed: dict[str, float] = collections.defaultdict(float)
-        for (verb, res, code), v in delta.items():
-            if code in ("4xx", "5xx"):
-                failed[f"{verb} {res} {code}"] += v
-        self.report.data[f"apiserver.{phase}.failed_top"] = {k: int(v) for k, v in
-                                                             sorted(failed.items(), key=lambda kv: -kv[1])[:8]}
-        if failed:
-            print(f"apiserver.{phase}.failed_top: " + ", ".join(
-                f"{k}={int(v)}" for k, v in sorted(failed.items(), key=lambda kv: -kv[1])[:8]), flush=True)
-        by: dict[str, float] = collections.defaultdict(float)
-        for (verb, res, code), v in delta.items():
-            by[f"{verb} {res}"] += v
-        top = sorted(by.items(), key=lambda kv: -kv[1])[:12]
-        self.report.data[f"apiserver.{phase}.top"] = {k: int(v) for k, v in top}
-        print(f"apiserver.{phase}.top: " + ", ".join(f"{k}={int(v)}" for k, v in top), flush=True)
+        report_requests(self.report, f"apiserver.{phase}", before, after)
 
     def report_log(self) -> None:
-        path = self.state_dir / "operator.log"
-        levels: collections.Counter[str] = collections.Counter()
-        messages: collections.Counter[str] = collections.Counter()
-        try:
-            lines = path.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return
-        for line in lines:
-            try:
-                entry = json.loads(line)
-                level = str(entry.get("severity") or entry.get("levelname") or entry.get("level") or "?").lower()
-                message = str(entry.get("message") or "")
-            except ValueError:
-                level = "error" if "Traceback" in line or "ERROR" in line else ("warning" if "WARNING" in line
-                                                                               else "raw")
-                message = line
-            levels[level] += 1
-            if level in ("warning", "warn", "error", "critical"):
-                messages[f"{level}: {re.sub(r'[0-9a-f]{6,}|[0-9]+', '#', message)[:160]}"] += 1
-        self.report.line("operator_log.lines", len(lines))
-        for level in ("warning", "error", "critical"):
-            self.report.line(f"operator_log.{level}", levels.get(level, 0) + (levels.get("warn", 0) if level == "warning"
-                                                                                else 0))
-        self.report.data["operator_log.top_messages"] = dict(messages.most_common(10))
-        for message, count in messages.most_common(10):
-            print(f"operator_log.message: {count}x {message}", flush=True)
+        report_operator_log(self.report, self.state_dir / "operator.log")
 
     # -- teardown ----------------------------------------------------------------------------------
     def stop(self) -> None:
         for thing in (self.prober, self.sampler, *self.watchers):
             if thing is not None:
                 thing.stop()
-        if self.env is not None:
-            log("stopping the environment")
-            try:
-                self.env.stop()
-            except Exception:  # noqa: BLE001
-                traceback.print_exc()
+        stop_environment(self.env)
         if self.args.details:
             out = pathlib.Path(self.args.details)
             out.write_text(json.dumps({"report": self.report.data, "operations": getattr(self, "details", []),
@@ -1066,32 +695,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    temp = args.state_dir is None
-    state_dir = (pathlib.Path(tempfile.mkdtemp(prefix="fleetyard-bench-")) if temp
-                 else args.state_dir.resolve())
-    state_dir.mkdir(parents=True, exist_ok=True)
-    bench = Bench(args, state_dir)
-    ok = False
-    try:
-        bench.run()
-        ok = True
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
-    except Exception:  # noqa: BLE001
-        traceback.print_exc()
-    finally:
-        bench.stop()
-        devenv_processes._stop_leftovers()  # noqa: SLF001 - nothing of ours may outlive the run
-    bench.report.data["ok"] = ok
-    print(json.dumps(bench.report.data, default=str), flush=True)
-    if temp and ok and not args.keep_state:
-        shutil.rmtree(state_dir, ignore_errors=True)
-    elif not ok:
-        print(f"state (logs) kept in {state_dir}", file=sys.stderr)
-    return 0 if ok else 1
+    return run_main(parse_args(argv), Bench)
 
 
 if __name__ == "__main__":
