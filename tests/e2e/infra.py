@@ -50,9 +50,12 @@ def phase_is(custom, namespace: str, kind: kinds.Kind, name: str, phase: str,
     return wait_for(probe, timeout, f"{kind.kind} {name} to be {phase}")
 
 
-def operations(custom, namespace: str, target: str) -> list[dict[str, Any]]:
+def operations(custom, namespace: str, target: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """The Operations of `target` (by default a Network or ProvisionedCluster, not a Connection of the
+    same name, whose catalog runs are Operations too)."""
     items = custom.list_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "operations")["items"]
-    mine = [o for o in items if o["spec"]["resourceRef"]["name"] == target]
+    mine = [o for o in items if o["spec"]["resourceRef"]["name"] == target
+            and (o["spec"]["resourceRef"]["kind"] == kind if kind else o["spec"]["resourceRef"]["kind"] != "Connection")]
     return sorted(mine, key=lambda o: (o["metadata"]["creationTimestamp"], o["metadata"]["name"]))
 
 

@@ -22,7 +22,8 @@ def test_catalog_and_admission(env, namespace, custom, core, role) -> None:
     connections.status_when(custom, namespace, "active")
 
     def listed():
-        ops = [o for o in infra.operations(custom, namespace, "prod") if o["spec"]["operation"] == "listInstanceTypes"]
+        ops = [o for o in infra.operations(custom, namespace, "prod", kind="Connection")
+               if o["spec"]["operation"] == "listInstanceTypes"]
         return ops[-1] if ops and (ops[-1].get("status") or {}).get("status") == "succeeded" else None
     op = wait_for(listed, 60, "the catalog Operation to succeed")
     assert op["spec"]["resourceType"] == "connection"

@@ -2,7 +2,8 @@
 
 Registered by `fleetyard.operator_app`. Each daemon waits a random part of the interval first and
 then sleeps the interval +-10 %, so a fleet is not checked in lockstep; the check itself runs in a
-thread (`cluster_checks`) and never raises into Kopf: a failed check is logged and tried again.
+thread (`cluster_checks`) and never raises into Kopf: a failed check is logged and tried again. On
+stop, a check under way may finish (the backoff covers its timeout) before the daemon is cancelled.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ async def keep_checking(stopped: Any, check: Callable[[], Any], interval: float)
 
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:
     @kopf.daemon(kinds.GROUP, kinds.VERSION, kinds.PROVISIONED_CLUSTER.plural, registry=registry,
-                 id="health", cancellation_timeout=5)
+                 id="health", cancellation_backoff=cfg.health_timeout + 1, cancellation_timeout=5)
     async def provisioned_health(stopped: Any, name: str, namespace: str, **_: Any) -> None:
         await keep_checking(stopped, lambda: cluster_checks.check_provisioned(namespace, name, cfg),
                             cfg.health_interval)
 
     @kopf.daemon(kinds.GROUP, kinds.VERSION, kinds.CLUSTER.plural, registry=registry, id="health",
-                 cancellation_timeout=5,
+                 cancellation_backoff=cfg.health_timeout + 1, cancellation_timeout=5,
                  when=lambda spec, **_: bool((spec or {}).get("kubeconfigSecretRef")))
     async def registered_health(stopped: Any, name: str, namespace: str, **_: Any) -> None:
         await keep_checking(stopped, lambda: cluster_checks.check_registered(namespace, name, cfg),
