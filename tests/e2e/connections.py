@@ -39,3 +39,18 @@ def status_when(custom, namespace, phase, name="prod", timeout=20) -> dict:
         status = get(custom, namespace, kinds.CONNECTION, name).get("status") or {}
         return status if status.get("status") == phase else None
     return wait_for(probe, timeout, f"Connection {name} to be {phase}")
+
+
+def organization(env, prefix: str) -> str:
+    """A fresh namespace with an active Connection `prod` (role in moto, external-id Secret)."""
+    import kubernetes
+
+    from fleetyard.kube import apply as kube_apply
+
+    namespace = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    kube_apply.ensure_namespace(env.api, namespace)
+    custom = kubernetes.client.CustomObjectsApi(env.api)
+    secret(kubernetes.client.CoreV1Api(env.api), namespace, "ext-id", EXTERNAL_ID)
+    connection(custom, namespace, deploy_role(env))
+    status_when(custom, namespace, "active")
+    return namespace

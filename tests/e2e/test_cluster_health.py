@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import datetime
 import subprocess
-import uuid
 
 import kubernetes
 import pytest
@@ -16,7 +15,6 @@ import yaml
 
 from fleetyard import cluster_access, cluster_metrics
 from fleetyard.devenv import tools
-from fleetyard.kube import apply as kube_apply
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for
 from tests.e2e import connections, infra
@@ -28,14 +26,8 @@ pytestmark = pytest.mark.timeout(600)
 def cluster(env) -> tuple[str, dict]:
     """One active ProvisionedCluster; its access entry (cluster admin for the Connection's role) is what
     lets the operator into the workload cluster."""
-    namespace = f"day2-{uuid.uuid4().hex[:6]}"
-    kube_apply.ensure_namespace(env.api, namespace)
+    namespace = connections.organization(env, "day2")
     custom = kubernetes.client.CustomObjectsApi(env.api)
-    core = kubernetes.client.CoreV1Api(env.api)
-    role = connections.deploy_role(env)
-    connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
-    connections.connection(custom, namespace, role)
-    connections.status_when(custom, namespace, "active")
     infra.network(custom, namespace, cidr="10.110.0.0/20")
     infra.phase_is(custom, namespace, kinds.NETWORK, "net", "active")
     infra.cluster(custom, namespace)

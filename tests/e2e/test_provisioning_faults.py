@@ -77,8 +77,8 @@ def test_permission_error_stalls_until_the_connection_changes(env, namespace, cu
     error = infra.operations(custom, namespace, "prod")[-1]["status"]["error"]
     assert error["code"] == "AccessDenied" and error["details"]["retryable"] is False
     assert error["errorType"] and error["details"].get("causedBy")
-    events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=prod").items
-    assert any(e.type == "Warning" and e.reason == "Stalled" for e in events)
+    wait_for(lambda: any(e.type == "Warning" and e.reason == "Stalled" for e in core.list_namespaced_event(
+        namespace, field_selector="involvedObject.name=prod").items), 10, "a Stalled Warning Event")
     runs = len(infra.operations(custom, namespace, "prod"))
     time.sleep(3)  # several reconcile ticks: a terminal error is not retried on its own
     assert len(infra.operations(custom, namespace, "prod")) == runs

@@ -5,12 +5,9 @@ kept, provisioned again, and deleted. The tests share one organization and run t
 from __future__ import annotations
 
 import pathlib
-import uuid
 
-import kubernetes
 import pytest
 
-from fleetyard.kube import apply as kube_apply
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for
 from tests.e2e import connections, infra
@@ -20,15 +17,7 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture(scope="module")
 def org(env) -> str:
-    namespace = f"story-{uuid.uuid4().hex[:6]}"
-    kube_apply.ensure_namespace(env.api, namespace)
-    custom = kubernetes.client.CustomObjectsApi(env.api)
-    core = kubernetes.client.CoreV1Api(env.api)
-    role = connections.deploy_role(env)
-    connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
-    connections.connection(custom, namespace, role)
-    connections.status_when(custom, namespace, "active")
-    return namespace
+    return connections.organization(env, "story")
 
 
 def test_network_becomes_a_vpc(env, org, custom) -> None:
