@@ -86,6 +86,9 @@ def test_permission_error_stalls_until_the_connection_changes(env, namespace, cu
     iam.create_policy_version(PolicyArn=policy, PolicyDocument=json.dumps(EVERYTHING), SetAsDefault=True)
     infra.patch_spec(custom, namespace, kinds.CONNECTION, "prod", {"displayName": "Prod (fixed)"})
     wait_for(lambda: len(infra.operations(custom, namespace, "prod")) > runs, 30, "a new attempt")
+    newest = infra.operations(custom, namespace, "prod")[-1]["metadata"]["name"]
+    wait_for(lambda: (get(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod").get("status") or {}).get(
+        "operationRef") == {"name": newest}, 30, "the cluster to follow the new attempt")
     infra.phase_is(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod", "active")
     for kind, obj in ((kinds.PROVISIONED_CLUSTER, "prod"), (kinds.NETWORK, "net")):
         custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kind.plural, obj)
