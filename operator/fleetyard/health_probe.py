@@ -19,7 +19,6 @@ from fleetyard import cluster_health, conditions, kubeconfigs
 from fleetyard.cloud import eks, eks_token, errors, session as sessions, sts
 from fleetyard.controllers import connection_phases
 from fleetyard.kube import remote, resources
-from fleetyard.models import connection as connection_model
 
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 
@@ -47,13 +46,12 @@ def _ready_by_type(nodes: list[dict[str, Any]] | None) -> dict[str, int]:
 
 def customer_session(namespace: str, connection: dict[str, Any], purpose: str) -> tuple[boto3.Session, str]:
     """A session of the Connection's role (and the role ARN), for day-2 reads."""
-    config = connection_model.ConnectionSpec.model_validate(connection["spec"]).providerConfig
-    base = sessions.base_session(config.region)
     try:
-        external_id = connection_phases.read_external_id(namespace, config, resources.secret_value, base)
+        config, external_id = connection_phases.external_id_of(namespace, connection)
     except connection_phases.Failed as exc:
         raise errors.CloudError("ConnectionUnusable", exc.outcome.message) from None
-    role = sts.assume_role(base, config.roleArn, external_id, f"fleetyard-{purpose}"[:64])
+    role = sts.assume_role(sessions.base_session(config.region), config.roleArn, external_id,
+                           f"fleetyard-{purpose}"[:64])
     return role.session(config.region), config.roleArn
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from fleetyard import conditions, connection_template
-from fleetyard.cloud import cloudformation, errors, secrets, sts
+from fleetyard.cloud import cloudformation, errors, secrets, session as sessions, sts
 from fleetyard.kube import resources
 from fleetyard.models import connection
 
@@ -66,6 +66,13 @@ def read_external_id(namespace: str, config: connection.ConnectionProviderConfig
     if not value.strip():
         raise Failed("ExternalIdEmpty", f"the external id in {source} is empty")
     return value.strip()
+
+
+def external_id_of(namespace: str, body: dict[str, Any]) -> tuple[connection.ConnectionProviderConfig, str]:
+    """The provider config and external id of a stored Connection (for the runner and day-2 reads);
+    raises `Failed` naming the Secret when the external id cannot be read."""
+    config = connection.ConnectionSpec.model_validate(body["spec"]).providerConfig
+    return config, read_external_id(namespace, config, resources.secret_value, sessions.base_session(config.region))
 
 
 def assume(config: connection.ConnectionProviderConfig, external_id: str, connection_id: str,

@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fleetyard import catalog, conditions, health_probe, metrics, settings as settings_mod
-from fleetyard.cloud import ec2, errors, session as sessions
+from fleetyard.cloud import ec2, errors
 from fleetyard.controllers import catalog_ops, connection_phases
 from fleetyard.kube import patching, resources
-from fleetyard.models import connection as connection_model, kinds
+from fleetyard.models import kinds
 from fleetyard.provisioning import failures, jobs, progress
 
 log = logging.getLogger(__name__)
@@ -207,10 +207,8 @@ class Runner:
         network = None
         if ref["kind"] == "ProvisionedCluster":
             network = resources.get_object(kinds.NETWORK, namespace, spec["networkRef"]["name"])
-        config = connection_model.ConnectionSpec.model_validate(connection["spec"]).providerConfig
         try:
-            external_id = connection_phases.read_external_id(namespace, config, resources.secret_value,
-                                                             sessions.base_session(config.region))
+            _, external_id = connection_phases.external_id_of(namespace, connection)
         except connection_phases.Failed as exc:
             raise jobs.JobProblem(exc.outcome.message, exc.outcome.retryable) from None
         try:
