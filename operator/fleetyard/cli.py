@@ -1,4 +1,4 @@
-"""The `fleetyard` command: operator, crds, and the local environment (dev up/down/env)."""
+"""The `fleetyard` command: operator, api, crds, and the local environment (dev up/down/env)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def _operator(_: argparse.Namespace) -> int:
     return 0
 
 
+def _api(_: argparse.Namespace) -> int:
+    from fleetyard import settings
+    from fleetyard.rest import main
+
+    main.run(settings.Settings.from_env())
+    return 0
+
+
 def _dev(args: argparse.Namespace) -> int:
     from fleetyard.devenv import up
 
@@ -47,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("operator", help="run the Kopf operator (handlers, webhooks, /healthz, /metrics)").set_defaults(
         fn=_operator)
+    sub.add_parser("api", help="serve the REST API (the seed's endpoints) on FLEETYARD_API_HOST:PORT").set_defaults(
+        fn=_api)
     crds = sub.add_parser("crds", help="generate crds/*.yaml from the models")
     crds.add_argument("--out", default="crds")
     crds.add_argument("--check", action="store_true", help="fail if the files differ from the models")

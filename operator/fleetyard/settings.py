@@ -56,6 +56,14 @@ class Settings:
     token_lifetime: float = 840.0
     token_refresh_before: float = 300.0
     job_namespace: str = "fleetyard-system"
+    # REST API (`fleetyard api`): where it listens, how long it trusts a TokenReview / a
+    # SubjectAccessReview answer, and how long a write waits for the watch cache (and for the
+    # operator's Operation) before answering.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token_cache_ttl: float = 10.0
+    api_access_cache_ttl: float = 5.0
+    api_write_wait: float = 10.0
 
     @property
     def stale_after(self) -> float:
@@ -99,4 +107,9 @@ class Settings:
             token_lifetime=_float(env, "FLEETYARD_TOKEN_LIFETIME", d.token_lifetime),
             token_refresh_before=_float(env, "FLEETYARD_TOKEN_REFRESH_BEFORE", d.token_refresh_before),
             job_namespace=env.get("FLEETYARD_JOB_NAMESPACE") or d.job_namespace,
+            api_host=env.get("FLEETYARD_API_HOST") or d.api_host,
+            api_port=int(_float(env, "FLEETYARD_API_PORT", d.api_port)),
+            api_token_cache_ttl=_float(env, "FLEETYARD_API_TOKEN_CACHE_TTL", d.api_token_cache_ttl),
+            api_access_cache_ttl=_float(env, "FLEETYARD_API_ACCESS_CACHE_TTL", d.api_access_cache_ttl),
+            api_write_wait=_float(env, "FLEETYARD_API_WRITE_WAIT", d.api_write_wait),
         )

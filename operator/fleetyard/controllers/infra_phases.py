@@ -51,6 +51,8 @@ class Facts:
     delete_blocked_by: tuple[str, ...] = ()
     last: LastOperation | None = None
     connection_version: str | None = None
+    # set by the REST "provision"/"destroy": a failed run is tried again when asked after it ended
+    retry_requested_at: datetime.datetime | None = None
     now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
 
     @property
@@ -133,6 +135,10 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
                or (f.connection_version is not None and last.connection_version != f.connection_version))
     if changed or last.phase == "cancelled":
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
+    if (last.phase == "failed" and f.retry_requested_at is not None and last.completed_at is not None
+            and f.retry_requested_at > last.completed_at):
+        return Decision(PHASE_OF[operation], f"retrying {operation} as requested (attempt {last.attempt + 1})",
+                        start=operation, attempt=last.attempt + 1)
     error = last.error or {}
     details = error.get("details") or {}
     reason = f"{operation} failed: {error.get('message') or 'unknown error'}"

@@ -25,7 +25,10 @@ _locks: collections.defaultdict[tuple[str, str, str], threading.Lock] = collecti
 def _time(value: str | None) -> datetime.datetime | None:
     if not value:
         return None
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:  # an annotation written by hand
+        return None
 
 
 def last_operation(op: dict[str, Any] | None) -> infra_phases.LastOperation | None:
@@ -68,7 +71,8 @@ def _reconcile(target: Any, obj: dict[str, Any], history: int) -> infra_phases.D
         provisioned=provisioned[0], desired=target.desired(obj), deleting=deleting,
         deletion_policy=spec.get("deletionPolicy") or "Delete", waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (deleting or target.desired(obj) == "Destroyed") else (),
-        last=last, connection_version=_generation(connection))
+        last=last, connection_version=_generation(connection),
+        retry_requested_at=_time((meta.get("annotations") or {}).get(kinds.RETRY_REQUESTED_ANNOTATION)))
     decision = infra_phases.decide(facts)
 
     if decision.start:

@@ -18,6 +18,8 @@ ID_LABEL = "fleetyard.io/id"
 CREATED_BY_ANNOTATION = "fleetyard.io/created-by"
 UPDATED_BY_ANNOTATION = "fleetyard.io/updated-by"
 UPDATED_AT_ANNOTATION = "fleetyard.io/updated-at"
+# When someone asked (REST provision/destroy) for a failed run to be tried again.
+RETRY_REQUESTED_ANNOTATION = "fleetyard.io/retry-requested-at"
 
 READY = '.status.conditions[?(@.type=="Ready")].status'
 

@@ -1,0 +1,159 @@
+"""/infra/connections/{connection}/clusters: a Connection's ProvisionedClusters; create, update,
+provision, destroy; health, kubeconfig and metrics of one.
+
+Reads need RBAC on provisionedclusters (kubeconfig: `get` on the cluster's kubeconfig Secret);
+writes go to the apiserver as the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import botocore.exceptions
+import fastapi
+
+from fleetyard import cluster_access, cluster_metrics
+from fleetyard.cloud import errors as cloud_errors
+from fleetyard.models import api, kinds
+from fleetyard.rest import deps, errors, pagination, store, views
+from fleetyard.rest.routers import clusters as cluster_params
+from fleetyard.rest.routers import common
+
+router = fastapi.APIRouter(prefix="/infra/connections/{connection}/clusters", tags=["connection clusters"])
+
+
+@router.get("", response_model=api.InfraClusterList, summary="List provisioned clusters by connection",
+            responses=common.error_responses(400, 403, 404))
+async def list_connection_clusters(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
+                                   connection: deps.PathConnection, limit: cluster_params.Limit = 100,
+                                   marker: cluster_params.Marker = None) -> fastapi.Response:
+    after = pagination.decode_marker(marker)
+    await svc.authorizer.require(caller, "list", kinds.PROVISIONED_CLUSTER.plural, org)
+    index = svc.cache.clusters_by_connection[(org, connection.name)]
+    return common.json_bytes(views.infra_page(svc.cache, index, org, after, limit))
+
+
+@router.post("", response_model=api.ExternalClusterPublic, status_code=201, summary="Create a provisioned cluster",
+             responses=common.error_responses(400, 403, 404, 409))
+async def create_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
+                         connection: deps.PathConnection, body: api.ClusterCreate) -> fastapi.Response:
+    if body.connectionId != connection.id:
+        raise errors.invalid("connectionId", f"must be the connection in the path ({connection.id})")
+    network = svc.cache.by_seed_id(kinds.NETWORK, org, body.networkId)
+    if network is None or (network.spec.get("connectionRef") or {}).get("name") != connection.name:
+        raise errors.invalid("networkId", f"no network {body.networkId} in connection {connection.id}")
+    if network.spec.get("region") != body.region:
+        raise errors.invalid("region", f"must be the network's region ({network.spec.get('region')})")
+    _require_active("connection", connection)
+    _require_active("network", network)
+    created = await svc.writer.create_cluster(caller.identity(), org, connection, network, body)
+    return common.json_bytes(created.json, 201)
+
+
+@router.get("/{cluster}", response_model=api.InfraClusterItem, summary="Describe a provisioned cluster by connection",
+            responses=common.error_responses(404))
+async def get_cluster(svc: deps.ServicesDep, cluster: deps.ConnectionCluster) -> fastapi.Response:
+    return common.json_bytes(views.infra_item(svc.cache, cluster))
+
+
+@router.post("/{cluster}", response_model=api.ExternalClusterPublic, status_code=202,
+             summary="Update a provisioned cluster", responses=common.error_responses(400, 403, 404, 409))
+async def update_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, cluster: deps.ConnectionCluster,
+                         body: api.ClusterUpdate) -> fastapi.Response:
+    updated = await svc.writer.update_cluster(caller.identity(), cluster, body)
+    return common.json_bytes(updated.json, 202)
+
+
+@router.delete("/{cluster}", response_model=api.OperationPublic, status_code=202,
+               summary="Destroy a provisioned cluster", responses=common.error_responses(403, 404, 409, 504))
+async def destroy_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
+                          cluster: deps.ConnectionCluster) -> fastapi.Response:
+    status = cluster.public.get("status")
+    if status == "destroying":
+        current = _current_operation(svc.cache, cluster, "destroy")
+        if current is not None:
+            return common.json_bytes(current.json, 202)
+    if status == "destroyed" or common.nothing_in_cloud(svc.cache, cluster):
+        raise errors.ApiError(409, f"cluster {cluster.id} has no infrastructure to destroy (status {status})")
+    return await _change_state(svc, caller, cluster, "Destroyed", "destroy")
+
+
+@router.post("/{cluster}/provision", response_model=api.OperationPublic, status_code=202,
+             summary="Provision a cluster", responses=common.error_responses(403, 404, 409, 504))
+async def provision_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
+                            cluster: deps.ConnectionCluster) -> fastapi.Response:
+    status = cluster.public.get("status")
+    if status not in ("pending", "destroyed", "failed"):
+        raise errors.ApiError(409, f"cluster {cluster.id} is {status}; only a pending, destroyed or failed "
+                                   "cluster can be provisioned")
+    _require_active("connection", svc.cache.ref(cluster, "connectionRef", kinds.CONNECTION))
+    _require_active("network", svc.cache.ref(cluster, "networkRef", kinds.NETWORK))
+    return await _change_state(svc, caller, cluster, "Provisioned", "provision")
+
+
+@router.get("/{cluster}/health", response_model=api.Health, summary="Get provisioned cluster health status",
+            responses=common.error_responses(404))
+async def cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
+    return cluster.status.get("health") or {"status": "unknown", "nodeGroups": [], "systemPods": []}
+
+
+@router.get("/{cluster}/kubeconfig", response_model=api.Kubeconfig, summary="Get provisioned cluster kubeconfig",
+            responses=common.error_responses(403, 404, 409, 502))
+async def cluster_kubeconfig(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
+                             connection: deps.PathConnection, cluster: deps.ConnectionCluster) -> dict[str, Any]:
+    secret = (cluster.status.get("kubeconfigSecretRef") or {}).get("name") or f"{cluster.name}-kubeconfig"
+    await svc.authorizer.require(caller, "get", "secrets", org, secret, group="")
+    return await _from_cloud(cluster_access.kubeconfig, cluster.obj, connection.obj)
+
+
+@router.get("/{cluster}/metrics", response_model=api.Metrics, summary="Get provisioned cluster metrics",
+            responses=common.error_responses(400, 404, 409, 502))
+async def cluster_metrics(connection: deps.PathConnection, cluster: deps.ConnectionCluster,
+                          period: Annotated[str, fastapi.Query(max_length=16, description=(
+                              'The period for metrics: "1h", "24h" or "7d".'))] = "1h") -> dict[str, Any]:
+    try:
+        cluster_metrics.parse_period(period)
+    except ValueError as exc:
+        raise errors.invalid("period", str(exc).removeprefix("period: ")) from None
+    return await _from_cloud(cluster_access.metrics, cluster.obj, connection.obj, period)
+
+
+async def _change_state(svc: deps.Services, caller: deps.authn.Caller, cluster: store.Entry, desired: str,
+                        operation: str) -> fastapi.Response:
+    started = await svc.writer.set_desired_state(caller.identity(), cluster, desired, operation)
+    if started is None:
+        raise errors.ApiError(504, f"desiredState of cluster {cluster.id} is now {desired}, but the operator has "
+                                   f"not started the {operation} Operation within {svc.settings.api_write_wait:g}s "
+                                   "(it may be waiting for a running one); follow the cluster's status",
+                              code="OperationNotStarted")
+    return common.json_bytes(started.json, 202)
+
+
+def _current_operation(cache: store.Store, cluster: store.Entry, operation: str) -> store.Entry | None:
+    return next((e for e in reversed(cache.operations_of(cluster)) if e.spec.get("operation") == operation), None)
+
+
+def _require_active(what: str, entry: store.Entry | None) -> None:
+    if entry is None:
+        raise errors.ApiError(409, f"the cluster's {what} no longer exists")
+    if entry.public.get("status") != "active":
+        raise errors.ApiError(409, f"{what} {entry.id} is {entry.public.get('status')}, not active")
+
+
+async def _from_cloud(call: Any, *args: Any) -> dict[str, Any]:
+    """Run a boto3-backed call off the event loop; its failures become the seed's errors."""
+    try:
+        return await asyncio.to_thread(call, *args)  # type: ignore[no-any-return]
+    except LookupError as exc:
+        raise errors.ApiError(409, str(exc)) from None
+    except cloud_errors.CloudError as exc:
+        raise errors.ApiError(502, f"the cloud provider refused: {exc.code}", retryable=exc.retryable,
+                              retry_after=5 if exc.retryable else None, caused_by=exc.code) from None
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        raise errors.ApiError(502, f"the cloud provider refused: {code}", retryable=True, retry_after=5,
+                              caused_by=code) from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise errors.ApiError(502, f"the cloud provider did not answer: {type(exc).__name__}", retryable=True,
+                              retry_after=5) from None

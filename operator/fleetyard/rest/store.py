@@ -1,0 +1,319 @@
+"""The REST API's read model: every fleetyard object in memory, fed by watches, with the indexes the
+endpoints need and each entity's seed JSON encoded once per change.
+
+`Store.apply_*` take the informers' callbacks (`fleetyard.kube.informer`); everything else is
+plain lookups, so a read request never waits on the apiserver. Indexes: by seed id per kind and
+namespace; ProvisionedClusters sorted by (createdAt, id) per namespace and per Connection (the
+/infra pages); Cluster records per Team; Teams per member and per group (the /me view and the
+caller's organizations). `wait_until` lets a write wait for its own result to arrive (bounded).
+Single-threaded: the informers and the request handlers share one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import dataclasses
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fleetyard import teams as team_rules
+from fleetyard.kube import operations
+from fleetyard.models import kinds
+from fleetyard.rest import shapes
+
+Key = tuple[str, str]  # (namespace, name)
+SortKey = tuple[str, str]  # (createdAt, id)
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclasses.dataclass
+class Entry:
+    """One cached object: the raw body, its seed id, and its public JSON (encoded)."""
+
+    obj: dict[str, Any]
+    id: str | None
+    public: dict[str, Any] = dataclasses.field(default_factory=dict)
+    json: bytes = b"{}"
+    ref_json: bytes = b"{}"
+
+    @property
+    def namespace(self) -> str:
+        return str(self.obj["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.obj.get("spec") or {}
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.obj.get("status") or {}
+
+
+class SortedIndex:
+    """(createdAt, id) keys of one group of objects, kept sorted for marker pages."""
+
+    def __init__(self) -> None:
+        self.keys: list[SortKey] = []
+        self.names: dict[SortKey, str] = {}
+
+    def add(self, key: SortKey, name: str) -> None:
+        if key not in self.names:
+            bisect.insort(self.keys, key)
+        self.names[key] = name
+
+    def remove(self, key: SortKey) -> None:
+        if self.names.pop(key, None) is not None:
+            i = bisect.bisect_left(self.keys, key)
+            if i < len(self.keys) and self.keys[i] == key:
+                del self.keys[i]
+
+    def page(self, after: SortKey | None, limit: int) -> tuple[list[str], SortKey | None]:
+        """Names of up to `limit` objects after `after`, and the key to continue from (None at the end)."""
+        start = bisect.bisect_right(self.keys, after) if after is not None else 0
+        chosen = self.keys[start:start + limit]
+        more = start + limit < len(self.keys)
+        return [self.names[k] for k in chosen], (chosen[-1] if chosen and more else None)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[Key, Entry]] = {k.kind: {} for k in kinds.ALL}
+        self.by_id: dict[str, dict[tuple[str, str], str]] = {k.kind: {} for k in kinds.ALL}
+        self.versions: dict[str, int] = {k.kind: 0 for k in kinds.ALL}
+        self.clusters_sorted: dict[str, SortedIndex] = defaultdict(SortedIndex)
+        self.clusters_by_connection: dict[Key, SortedIndex] = defaultdict(SortedIndex)
+        self._sort_keys: dict[Key, tuple[SortKey, str]] = {}
+        self.records_by_team: dict[Key, set[str]] = defaultdict(set)
+        self.teams_by_member: dict[str, set[Key]] = defaultdict(set)
+        self.teams_by_group: dict[str, set[Key]] = defaultdict(set)
+        self.dependents: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (ns, kind, name) -> PC names
+        self.operations_by_target: dict[Key, set[str]] = defaultdict(set)  # (ns, target uid) -> Operation names
+        self.generation = 0  # bumped on every change; caches of derived views key on it
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+
+    # --- feeding ------------------------------------------------------------------------------------
+
+    def replace(self, kind: kinds.Kind, items: list[dict[str, Any]], version: str) -> None:
+        """A fresh list of `kind`: drop what is gone, apply the rest."""
+        present = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in items}
+        for key in [k for k in self.entries[kind.kind] if k not in present]:
+            self._delete(kind, key)
+        for obj in items:
+            self._upsert(kind, obj)
+        self.observe_version(kind, version)
+
+    def apply_event(self, kind: kinds.Kind, event_type: str, obj: dict[str, Any]) -> None:
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        if event_type == "DELETED":
+            self._delete(kind, key)
+        else:
+            self._upsert(kind, obj)
+        self.observe_version(kind, obj["metadata"]["resourceVersion"])
+
+    def observe_version(self, kind: kinds.Kind, version: str) -> None:
+        try:
+            self.versions[kind.kind] = max(self.versions[kind.kind], int(version))
+        except ValueError:
+            pass
+        self.generation += 1
+        self._wake()
+
+    # --- waiting for writes -----------------------------------------------------------------------------
+
+    async def wait_until(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Until `ready()` holds after some event (or at once); False on timeout."""
+        if ready():
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter = (ready, future)
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def seen(self, kind: kinds.Kind, version: str) -> bool:
+        """Whether the watch of `kind` has caught up with `version` (etcd revisions are ordered ints)."""
+        try:
+            return self.versions[kind.kind] >= int(version)
+        except ValueError:
+            return True
+
+    def _wake(self) -> None:
+        for ready, future in list(self._waiters):
+            if not future.done() and ready():
+                future.set_result(None)
+
+    # --- lookups --------------------------------------------------------------------------------------
+
+    def get(self, kind: kinds.Kind, namespace: str, name: str | None) -> Entry | None:
+        return self.entries[kind.kind].get((namespace, name)) if name else None
+
+    def by_seed_id(self, kind: kinds.Kind, namespace: str, id_: str | None) -> Entry | None:
+        name = self.by_id[kind.kind].get((namespace, id_)) if id_ else None
+        return self.get(kind, namespace, name)
+
+    def ref(self, owner: Entry, field: str, kind: kinds.Kind) -> Entry | None:
+        return self.get(kind, owner.namespace, (owner.spec.get(field) or {}).get("name"))
+
+    def teams_of(self, username: str, groups: Iterable[str]) -> set[Key]:
+        """(namespace, team) of the Teams the caller belongs to, confirmed by the day-2 rule."""
+        candidates = set(self.teams_by_member.get(username, ()))
+        for group in groups:
+            candidates |= self.teams_by_group.get(group, set())
+        bodies = [self.entries[kinds.TEAM.kind][k].obj for k in candidates if k in self.entries[kinds.TEAM.kind]]
+        return team_rules.teams_of(username, groups, bodies)
+
+    def records_for(self, memberships: set[Key]) -> list[Entry]:
+        """Cluster records whose access.teams name one of the memberships."""
+        names = {(ns, name) for ns, team in memberships for name in self.records_by_team.get((ns, team), ())}
+        records = self.entries[kinds.CLUSTER.kind]
+        return [records[k] for k in names if k in records and team_rules.may_see(records[k].obj, memberships)]
+
+    def operations_of(self, target: Entry) -> list[Entry]:
+        """The target's Operations, oldest first."""
+        names = self.operations_by_target.get((target.namespace, target.obj["metadata"].get("uid", "")), ())
+        found = [e for e in (self.get(kinds.OPERATION, target.namespace, n) for n in names) if e is not None]
+        return sorted(found, key=lambda e: (e.obj["metadata"].get("creationTimestamp") or "", e.name))
+
+    def namespaces_with(self, kind: kinds.Kind) -> set[str]:
+        return {ns for ns, _ in self.entries[kind.kind]}
+
+    # --- maintenance --------------------------------------------------------------------------------
+
+    def _upsert(self, kind: kinds.Kind, obj: dict[str, Any]) -> None:
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        old = self.entries[kind.kind].get(key)
+        entry = Entry(obj, shapes.object_id(obj))
+        if old is not None and old.id and old.id != entry.id:
+            self.by_id[kind.kind].pop((key[0], old.id), None)
+        if entry.id:
+            self.by_id[kind.kind][(key[0], entry.id)] = key[1]
+        self.entries[kind.kind][key] = entry
+        if kind is kinds.PROVISIONED_CLUSTER:
+            self._index_cluster(entry, old)
+        elif kind is kinds.CLUSTER:
+            self._index_record(entry, old)
+        elif kind is kinds.TEAM:
+            self._index_team(entry, old)
+        elif kind is kinds.OPERATION:
+            self._index_operation(entry)
+        self._encode(kind, entry)
+        if kind in (kinds.CONNECTION, kinds.NETWORK) and (old is None or old.id != entry.id):
+            for name in list(self.dependents.get((key[0], kind.kind, key[1]), ())):
+                dependent = self.get(kinds.PROVISIONED_CLUSTER, key[0], name)
+                if dependent is not None:
+                    self._encode(kinds.PROVISIONED_CLUSTER, dependent)
+            if kind is kinds.CONNECTION:
+                for network in self.entries[kinds.NETWORK.kind].values():
+                    if network.namespace == key[0] and (network.spec.get("connectionRef") or {}).get("name") == key[1]:
+                        self._encode(kinds.NETWORK, network)
+
+    def _delete(self, kind: kinds.Kind, key: Key) -> None:
+        old = self.entries[kind.kind].pop(key, None)
+        if old is None:
+            return
+        if old.id:
+            self.by_id[kind.kind].pop((key[0], old.id), None)
+        if kind is kinds.PROVISIONED_CLUSTER:
+            self._index_cluster(None, old)
+        elif kind is kinds.CLUSTER:
+            self._index_record(None, old)
+        elif kind is kinds.TEAM:
+            self._index_team(None, old)
+        elif kind is kinds.OPERATION:
+            self.operations_by_target[(old.namespace, _target_uid(old))].discard(old.name)
+
+    def _index_cluster(self, new: Entry | None, old: Entry | None) -> None:
+        if old is not None:
+            sort_key, connection = self._sort_keys.pop((old.namespace, old.name), (None, ""))
+            if sort_key is not None:
+                self.clusters_sorted[old.namespace].remove(sort_key)
+                self.clusters_by_connection[(old.namespace, connection)].remove(sort_key)
+            for field, kind in (("connectionRef", kinds.CONNECTION), ("networkRef", kinds.NETWORK)):
+                ref = (old.spec.get(field) or {}).get("name")
+                if ref:
+                    self.dependents[(old.namespace, kind.kind, ref)].discard(old.name)
+        if new is None:
+            return
+        sort_key = (str(new.obj["metadata"].get("creationTimestamp") or ""), new.id or new.name)
+        connection = (new.spec.get("connectionRef") or {}).get("name") or ""
+        self._sort_keys[(new.namespace, new.name)] = (sort_key, connection)
+        self.clusters_sorted[new.namespace].add(sort_key, new.name)
+        self.clusters_by_connection[(new.namespace, connection)].add(sort_key, new.name)
+        for field, kind in (("connectionRef", kinds.CONNECTION), ("networkRef", kinds.NETWORK)):
+            ref = (new.spec.get(field) or {}).get("name")
+            if ref:
+                self.dependents[(new.namespace, kind.kind, ref)].add(new.name)
+
+    def _index_operation(self, entry: Entry) -> None:
+        self.operations_by_target[(entry.namespace, _target_uid(entry))].add(entry.name)
+
+    def _index_record(self, new: Entry | None, old: Entry | None) -> None:
+        for entry, add in ((old, False), (new, True)):
+            if entry is None:
+                continue
+            for team in (entry.spec.get("access") or {}).get("teams") or []:
+                names = self.records_by_team[(entry.namespace, team)]
+                if add:
+                    names.add(entry.name)
+                else:
+                    names.discard(entry.name)
+
+    def _index_team(self, new: Entry | None, old: Entry | None) -> None:
+        for entry, add in ((old, False), (new, True)):
+            if entry is None:
+                continue
+            key = (entry.namespace, entry.name)
+            for index, field in ((self.teams_by_member, "members"), (self.teams_by_group, "groups")):
+                for who in entry.spec.get(field) or []:
+                    if add:
+                        index[who].add(key)
+                    else:
+                        index[who].discard(key)
+
+    def _encode(self, kind: kinds.Kind, entry: Entry) -> None:
+        if kind is kinds.PROVISIONED_CLUSTER:
+            connection = shapes.object_id(_body(self.ref(entry, "connectionRef", kinds.CONNECTION)))
+            network = shapes.object_id(_body(self.ref(entry, "networkRef", kinds.NETWORK)))
+            entry.public = shapes.external_cluster(entry.obj, connection, network)
+            entry.ref_json = encode({"id": entry.public["id"], "connectionId": connection})
+        elif kind is kinds.CLUSTER:
+            entry.public = shapes.cluster(entry.obj)
+            entry.ref_json = encode({k: entry.public[k] for k in ("id", "externalClusterId", "connectionId")
+                                     if entry.public.get(k) is not None})
+        elif kind is kinds.CONNECTION:
+            entry.public = shapes.connection(entry.obj)
+        elif kind is kinds.NETWORK:
+            entry.public = shapes.network(entry.obj, shapes.object_id(_body(self.ref(entry, "connectionRef",
+                                                                                      kinds.CONNECTION))))
+        elif kind is kinds.OPERATION:
+            entry.public = shapes.operation(entry.obj)
+        else:
+            return
+        entry.json = encode(entry.public)
+
+
+def _target_uid(entry: Entry) -> str:
+    return (entry.obj["metadata"].get("labels") or {}).get(operations.TARGET_UID_LABEL, "")
+
+
+def _body(entry: Entry | None) -> dict[str, Any] | None:
+    return entry.obj if entry is not None else None
