@@ -70,10 +70,10 @@ async def update_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, clus
 async def destroy_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
                           cluster: deps.ConnectionCluster) -> fastapi.Response:
     status = cluster.public.get("status")
-    if status == "destroying":
-        current = _current_operation(svc.cache, cluster, "destroy")
-        if current is not None:
-            return common.json_bytes(current.json, 202)
+    current = _current_operation(svc.cache, cluster, "destroy")
+    if cluster.spec.get("desiredState") == "Destroyed" and current is not None and \
+            current.status.get("status") in (None, "queued", "running"):
+        return common.json_bytes(current.json, 202)  # asked again: the destroy under way
     if status == "destroyed" or common.nothing_in_cloud(svc.cache, cluster):
         raise errors.ApiError(409, f"cluster {cluster.id} has no infrastructure to destroy (status {status})")
     return await _change_state(svc, caller, cluster, "Destroyed", "destroy")
@@ -94,14 +94,14 @@ async def provision_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
 
 @router.get("/{cluster}/health", response_model=api.Health, summary="Get provisioned cluster health status",
             responses=common.error_responses(404))
-async def cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
+async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
     return cluster.status.get("health") or {"status": "unknown", "nodeGroups": [], "systemPods": []}
 
 
 @router.get("/{cluster}/kubeconfig", response_model=api.Kubeconfig, summary="Get provisioned cluster kubeconfig",
             responses=common.error_responses(403, 404, 409, 502))
-async def cluster_kubeconfig(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
-                             connection: deps.PathConnection, cluster: deps.ConnectionCluster) -> dict[str, Any]:
+async def get_cluster_kubeconfig(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
+                                 connection: deps.PathConnection, cluster: deps.ConnectionCluster) -> dict[str, Any]:
     secret = (cluster.status.get("kubeconfigSecretRef") or {}).get("name") or f"{cluster.name}-kubeconfig"
     await svc.authorizer.require(caller, "get", "secrets", org, secret, group="")
     return await _from_cloud(cluster_access.kubeconfig, cluster.obj, connection.obj)
@@ -109,9 +109,9 @@ async def cluster_kubeconfig(svc: deps.ServicesDep, caller: deps.CurrentCaller, 
 
 @router.get("/{cluster}/metrics", response_model=api.Metrics, summary="Get provisioned cluster metrics",
             responses=common.error_responses(400, 404, 409, 502))
-async def cluster_metrics(connection: deps.PathConnection, cluster: deps.ConnectionCluster,
-                          period: Annotated[str, fastapi.Query(max_length=16, description=(
-                              'The period for metrics: "1h", "24h" or "7d".'))] = "1h") -> dict[str, Any]:
+async def get_cluster_metrics(connection: deps.PathConnection, cluster: deps.ConnectionCluster,
+                              period: Annotated[str, fastapi.Query(max_length=16, description=(
+                                  'The period for metrics: "1h", "24h" or "7d".'))] = "1h") -> dict[str, Any]:
     try:
         cluster_metrics.parse_period(period)
     except ValueError as exc:
