@@ -339,7 +339,7 @@ def start_environment(state_dir: pathlib.Path, operator_env: dict[str, str], rep
     t0 = time.monotonic()
     log("starting the local environment (apiserver, etcd, workload cluster, moto, operator)")
     env = environment.Environment(state_dir, operator_env, **kwargs)
-    env.start()
+    env.start(with_api=False)  # the operator's figures, without the REST API's watches beside them
     report.line("env.start_time", time.monotonic() - t0, "s")
     return env
 

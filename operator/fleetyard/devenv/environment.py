@@ -1,14 +1,17 @@
-"""The whole local environment: control plane, moto, the workload cluster, CRDs, and the operator,
-started and stopped together.
+"""The whole local environment: control plane, moto, the workload cluster, CRDs and RBAC, the
+operator and the REST API server, started and stopped together.
 
 Used by `fleetyard dev up` and by the pytest session fixtures (one environment per test run).
 Start order: control plane, workload cluster (`workload_cluster.WorkloadCluster`, unless
 `workload=False`: the API server every fake EKS cluster points at; its token webhook checks EKS
 tokens against moto's STS, looked up at each review, for the clusters in the fake plugin's state
-file), moto, CRDs, operator; stop runs the other way round, and a failed start stops whatever had
-started. The workload cluster starts before moto because moto's server (`moto_main`) and the
-operator (with the Pulumi plugin it runs) both get `FLEETYARD_FAKE_EKS_ENDPOINT` /
-`FLEETYARD_FAKE_EKS_CA_DATA`, so EKS's DescribeCluster and the stack outputs agree on them.
+file), moto, CRDs and `config/rbac/roles.yaml` (fleetyard's ClusterRoles and the `fleetyard-api`
+ServiceAccount), operator, API server (`api_process`: admin kubeconfig, moto's AWS settings,
+`api_env` on top; it does not need the operator to start); stop runs the other way round, and a
+failed start stops whatever had started. The workload cluster starts before moto because moto's
+server (`moto_main`) and the operator (with the Pulumi plugin it runs) both get
+`FLEETYARD_FAKE_EKS_ENDPOINT` / `FLEETYARD_FAKE_EKS_CA_DATA`, so EKS's DescribeCluster and the stack
+outputs agree on them.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import time
 from typing import Any
 
 import kubernetes
+import yaml
 
 from fleetyard import crdgen
-from fleetyard.devenv import controlplane, moto_server, operator_process, processes, provisioning
-from fleetyard.devenv import workload_cluster
+from fleetyard.devenv import api_process, controlplane, moto_server, operator_process, processes, provisioning
+from fleetyard.devenv import tools, workload_cluster
 from fleetyard.kube import apply as kube_apply
 from fleetyard.kube import client as kube_client
 from fleetyard.models import kinds
@@ -29,11 +33,18 @@ from fleetyard.models import kinds
 PEERING = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "fleetyard"}}
 # = provisioning.operator_env()'s FLEETYARD_FAKE_AWS_STATE (without building the Pulumi CLI to learn it)
 FAKE_AWS_STATE = "fake-aws-state.json"
+RBAC_ROLES = pathlib.Path("config", "rbac", "roles.yaml")
+
+
+def rbac_docs() -> list[dict[str, Any]]:
+    """The documents of `config/rbac/roles.yaml` (ClusterRoles, the API server's ServiceAccount)."""
+    return [d for d in yaml.safe_load_all((tools.repo_root() / RBAC_ROLES).read_text()) if d]
 
 
 class Environment:
     def __init__(self, state_dir: pathlib.Path, operator_env: dict[str, str] | None = None,
-                 access_control: bool = True, workload: bool = True) -> None:
+                 access_control: bool = True, workload: bool = True,
+                 api_env: dict[str, str] | None = None) -> None:
         self.state_dir = state_dir
         self.control_plane = controlplane.ControlPlane(state_dir / "control-plane")
         self.moto = moto_server.MotoServer(state_dir / "moto", access_control=access_control,
@@ -47,6 +58,9 @@ class Environment:
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
         self.operator_settings: dict[str, str] = {}
+        self.api_env = dict(api_env or {})
+        self.api_server: processes.ManagedProcess | None = None  # `fleetyard api`, the REST API
+        self._api_url: str | None = None
         self._api: kubernetes.client.ApiClient | None = None
 
     @property
@@ -59,6 +73,13 @@ class Environment:
             self._api = kube_client.client_for(str(self.kubeconfig))
         return self._api
 
+    @property
+    def api_url(self) -> str:
+        """Base URL of the REST API server (`http://127.0.0.1:<port>`)."""
+        if self._api_url is None:
+            raise RuntimeError(f"the API server of the environment in {self.state_dir} is not started")
+        return self._api_url
+
     def aws_env(self) -> dict[str, str]:
         return self.moto.env()
 
@@ -66,7 +87,7 @@ class Environment:
         """`FLEETYARD_FAKE_EKS_ENDPOINT` / `_CA_DATA` for the fake plugin ({} without a workload cluster)."""
         return self.workload.env() if self.workload is not None else {}
 
-    def start(self, with_operator: bool = True) -> None:
+    def start(self, with_operator: bool = True, with_api: bool = True) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.control_plane.start()
@@ -78,6 +99,8 @@ class Environment:
             provisioning.prepare(self.state_dir, self.api)
             if with_operator:
                 self.start_operator()
+            if with_api:
+                self.start_api()
         except BaseException:
             self.stop()
             raise
@@ -87,6 +110,7 @@ class Environment:
         kube_apply.apply(self.api, docs)
         kube_apply.wait_crds_established(self.api, [d["metadata"]["name"] for d in docs])
         kube_apply.apply(self.api, [PEERING])
+        kube_apply.apply(self.api, rbac_docs())
 
     def start_operator(self, timeout: float = 60) -> None:
         self.operator, self.operator_settings = operator_process.start(
@@ -99,6 +123,16 @@ class Environment:
         if self.operator is not None:
             self.operator.stop()
             self.operator = None
+
+    def start_api(self, timeout: float = 60) -> None:
+        self.api_server, self._api_url = api_process.start(self.state_dir, self.kubeconfig, self.aws_env(),
+                                                           self.api_env, timeout)
+
+    def stop_api(self) -> None:
+        if self.api_server is not None:
+            self.api_server.stop()
+            self.api_server = None
+            self._api_url = None
 
     def wait_for_webhooks(self, timeout: float) -> None:
         """Until a dry-run create comes back stamped with an id by the mutating webhook."""
@@ -122,6 +156,7 @@ class Environment:
             time.sleep(0.3)
 
     def stop(self) -> None:
+        self.stop_api()
         self.stop_operator()
         for service in (self.moto, self.workload, self.control_plane):
             if service is not None:

@@ -7,10 +7,8 @@ webhooks on 127.0.0.1, and waits until the operator answers /healthz.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import sys
-import urllib.request
 
 from fleetyard.devenv import certs, processes
 
@@ -22,10 +20,8 @@ def start(state_dir: pathlib.Path, kubeconfig: pathlib.Path, ca_file: pathlib.Pa
     pki = state_dir / "pki"
     issuer = certs.CertKey(ca_file.read_bytes(), ca_key_file.read_bytes())
     cert, key = certs.write_cert_key(pki, f"{name}-webhook", certs.serving_cert(issuer))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLEETYARD_"))}
     health_port = processes.free_port()
-    env.update(aws_env)
-    env.update({
+    env = processes.child_env(aws_env, {
         "KUBECONFIG": str(kubeconfig),
         "FLEETYARD_HEALTH_PORT": str(health_port),
         "FLEETYARD_METRICS_PORT": str(processes.free_port()),
@@ -35,14 +31,9 @@ def start(state_dir: pathlib.Path, kubeconfig: pathlib.Path, ca_file: pathlib.Pa
         "FLEETYARD_WEBHOOK_KEY": str(key),
         "FLEETYARD_WEBHOOK_CA": str(ca_file),
         "FLEETYARD_INSTANCE": name,
-    })
-    env.update(extra_env or {})
+    }, extra_env or {})
     proc = processes.ManagedProcess(name, [sys.executable, "-m", "fleetyard.cli", "operator"], state_dir, env)
     proc.start()
-    proc.wait_ready(lambda: _healthy(health_port), timeout, "answering /healthz")
+    proc.wait_ready(lambda: processes.http_ok(f"http://127.0.0.1:{health_port}/healthz"), timeout,
+                    "answering /healthz")
     return proc, env
-
-
-def _healthy(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-        return resp.status == 200

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import types
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def child_env(*layers: Mapping[str, str], drop: tuple[str, ...] = ("AWS_", "FLEETYARD_")) -> dict[str, str]:
+    """Our environment without the `drop` prefixes (a child gets exactly the settings it is given),
+    then each of `layers` on top, in order."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    for layer in layers:
+        env.update(layer)
+    return env
+
+
+def http_ok(url: str, timeout: float = 2) -> bool:
+    """True when a GET of `url` answers 200 (a readiness probe for `ManagedProcess.wait_ready`)."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return bool(resp.status == 200)
 
 
 class ManagedProcess:

@@ -1,9 +1,10 @@
 """`fleetyard dev up | down | env`: the local environment for people (what `make run` calls).
 
-`up` runs in the foreground: it starts the Environment, applies examples/, prints each status
-change and stops everything on Ctrl-C. `up --detach` starts that same foreground process in the
-background, waits until it is ready and returns; `down` stops it. State lives in the state dir
-(`.fleetyard/dev/`): `kubeconfig`, `env`, `up.pid`, `up.log`.
+`up` runs in the foreground: it starts the Environment (operator and REST API included), applies
+examples/, creates the sample API users (`sample_users`), prints each status change and stops
+everything on Ctrl-C. `up --detach` starts that same foreground process in the background, waits
+until it is ready and returns; `down` stops it. State lives in the state dir (`.fleetyard/dev/`):
+`kubeconfig`, `env`, `up.pid`, `up.log`, and while it runs `api-url` and `token-<user>`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import kubernetes
 
-from fleetyard.devenv import environment, samples, tools
+from fleetyard.devenv import environment, sample_users, samples, tools
 from fleetyard.models import kinds
 
 WATCHED = (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER, kinds.CLUSTER, kinds.OPERATION)
@@ -51,18 +52,23 @@ def up(state: pathlib.Path, detach: bool = False, examples: pathlib.Path | None 
         signal.signal(sig, lambda *_: stop.set())
     env = environment.Environment(state, {"FLEETYARD_TIMER_TICK": "5", "FLEETYARD_LOG_FORMAT": "json"})
     try:
-        print("starting etcd, kube-apiserver, moto and the operator ...", flush=True)
+        print("starting etcd, kube-apiserver, moto, the operator and the API ...", flush=True)
         env.start()
         _write_state(state, env)
+        tokens: dict[str, str] = {}
         for org in samples.organizations(examples):
             ns = samples.apply_organization(env, org)
+            tokens.update(sample_users.create(env.api, ns))
             print(f"applied {org.relative_to(examples.parent)} into namespace {ns}", flush=True)
+        sample_users.write_files(state, env.api_url, tokens)
         (state / "ready").write_text("ok")
         print(f"\nready. In another shell:\n  eval $(fleetyard dev env)\n  kubectl get fleetyard -A\n"
-              f"Logs: {state}/operator.log. Ctrl-C stops everything.\n", flush=True)
+              f"{sample_users.hint(state)}"
+              f"Logs: {state}/operator.log, {state}/api.log. Ctrl-C stops everything.\n", flush=True)
         _watch(env.api, stop)
     finally:
         env.stop()
+        sample_users.remove_files(state)
         (state / "up.pid").unlink(missing_ok=True)
         (state / "ready").unlink(missing_ok=True)
         print("stopped", flush=True)
@@ -126,8 +132,9 @@ def _detach(state: pathlib.Path) -> int:
             return 1
         time.sleep(0.5)
     print(f"fleetyard dev is up (pid {proc.pid}); log: {state / 'up.log'}")
-    print(f"  eval $(fleetyard dev env --state-dir {state})" if state != pathlib.Path(".fleetyard/dev").resolve()
+    print(f"  eval $(fleetyard dev --state-dir {state} env)" if state != pathlib.Path(".fleetyard/dev").resolve()
           else "  eval $(fleetyard dev env)")
+    print(sample_users.hint(state), end="")
     return 0
 
 
@@ -140,6 +147,7 @@ def down(state: pathlib.Path) -> int:
     os.kill(pid, signal.SIGTERM)
     for _ in range(300):
         if _pid(state) is None:
+            sample_users.remove_files(state)  # `up` removes them itself; this covers an `up` that was killed
             print("fleetyard dev stopped")
             return 0
         time.sleep(0.1)
