@@ -143,3 +143,17 @@ def test_conditions_follow_the_phase() -> None:
     assert working["Ready"][0] == "False" and working["Reconciling"][:2] == ("True", "Updating")
     stalled = p.conditions_for(p.Decision("failed", "AccessDenied", stalled=True), ("Unknown", "Partial"))
     assert stalled["Stalled"][0] == "True" and stalled["Provisioned"][0] == "Unknown"
+
+
+def test_a_requested_retry_restarts_a_terminal_failure_once() -> None:
+    failed = op("provision", "failed", retryable=False, attempt=2)  # ended 60 s ago
+    asked_after = p.decide(facts(provisioned="Unknown", last=failed,
+                                 retry_requested_at=NOW - datetime.timedelta(seconds=5)))
+    assert (asked_after.start, asked_after.attempt) == ("provision", 3)
+    asked_before = p.decide(facts(provisioned="Unknown", last=failed,
+                                  retry_requested_at=NOW - datetime.timedelta(seconds=600)))
+    assert asked_before.start is None and asked_before.stalled
+    destroy_failed = op("destroy", "failed", retryable=False)
+    again = p.decide(facts(provisioned="True", desired="Destroyed", last=destroy_failed,
+                           retry_requested_at=NOW - datetime.timedelta(seconds=1)))
+    assert again.start == "destroy"
