@@ -1,6 +1,6 @@
 """A cluster's whole life through the REST API, as a team's tool would drive it: create -> it is
 provisioned in moto by the operator -> health, kubeconfig and metrics -> update -> destroy ->
-delete the record; with the 409s a platform engineer relies on along the way."""
+provision again -> destroy -> delete the record; with the 409s a platform engineer relies on along the way."""
 
 from __future__ import annotations
 
@@ -96,6 +96,13 @@ def test_create_provision_use_update_destroy_delete(env):
         rest.until_status(api, path, "destroyed", timeout=infra.PROVISION_TIMEOUT)
         assert name not in infra.eks_clusters(env, name)
         assert api.delete(path).status_code == 409  # nothing left to destroy
+
+        again = api.post(f"{path}/provision")  # the record kept: build it again
+        assert again.status_code == 202, again.text
+        assert again.json()["operation"] == "provision" and again.json()["status"] in ("queued", "running")
+        rest.until_status(api, path, "active", timeout=infra.PROVISION_TIMEOUT)
+        assert api.delete(path).status_code == 202
+        rest.until_status(api, path, "destroyed", timeout=infra.PROVISION_TIMEOUT)
 
         deleted = api.delete(f"/infra/clusters/{cluster_id}")
         assert deleted.status_code == 204, deleted.text
