@@ -173,3 +173,24 @@ def test_openapi_document_lists_every_seed_endpoint(env):
     assert ("/infra/connections/{connection}/clusters/{cluster}/provision", "post") in methods
 
 
+
+
+def test_the_request_id_is_in_the_header_the_error_and_the_log(env, org):
+    import json
+    import uuid
+
+    request_id = f"trace-{uuid.uuid4().hex[:12]}"
+    with rest.client(env, org["tokens"]["viewer"]) as api:
+        response = api.get("/infra/clusters/NOSUCHID00", headers={"X-Request-Id": request_id})
+        made_up = api.get("/infra/clusters", headers={"X-Request-Id": "not sane!"}).headers["x-request-id"]
+    assert response.status_code == 404
+    assert response.headers["x-request-id"] == request_id == response.json()["details"]["requestId"]
+    assert made_up != "not sane!" and made_up
+
+    def logged():
+        lines = [json.loads(line) for line in (env.state_dir / "api.log").read_text().splitlines()
+                 if request_id in line]
+        return lines or None
+    lines = wait_for(logged, 5, "the request's log line")
+    assert any(line.get("requestId") == request_id and line.get("status") == 404 for line in lines)
+    assert all(org["tokens"]["viewer"] not in json.dumps(line) for line in lines)
