@@ -86,3 +86,12 @@ async def connection_cluster(connection: PathConnection, cluster: InfraCluster) 
 
 
 ConnectionCluster = Annotated[store.Entry, fastapi.Depends(connection_cluster)]
+
+
+async def require_write(svc: Services, caller: authn.Caller, verb: str, target: store.Entry | str) -> None:
+    """403 unless RBAC lets the caller `verb` the ProvisionedCluster `target` (or create one in the
+    namespace `target`): asked before a write looks at the cluster's state, so a caller who may see a
+    cluster but not change it hears 403 rather than a 409 about its state. The write itself still goes
+    to the apiserver as the caller, which decides it."""
+    namespace, name = (target, None) if isinstance(target, str) else (target.namespace, target.name)
+    await svc.authorizer.require(caller, verb, kinds.PROVISIONED_CLUSTER.plural, namespace, name)

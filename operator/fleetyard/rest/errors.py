@@ -14,6 +14,7 @@ from typing import Any
 import fastapi
 import fastapi.exceptions
 import starlette.exceptions
+import starlette.routing
 from fastapi import responses
 
 from fleetyard.rest import request_ids
@@ -131,6 +132,16 @@ def rest_field(path: str) -> str:
     return path
 
 
+def allowed_methods(request: fastapi.Request) -> list[str]:
+    """Every method the document lists for the request's path (Starlette's 405 names only the methods
+    of the first route that matched the path, and FastAPI makes one route per method)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if starlette.routing.compile_path(template)[0].match(request.url.path):
+            methods |= {m.upper() for m in item}
+    return sorted(methods)
+
+
 def _respond(err: ApiError) -> responses.JSONResponse:
     if err.status >= 500:
         log.warning("request failed: %s %s", err.code, err.message)
@@ -150,8 +161,11 @@ def install(app: fastapi.FastAPI) -> None:
         return _respond(ApiError(400, f"{first[0]}: {first[1]}", field_errors=fields))
 
     @app.exception_handler(starlette.exceptions.HTTPException)
-    async def _http(_: fastapi.Request, exc: starlette.exceptions.HTTPException) -> responses.JSONResponse:
-        return _respond(ApiError(exc.status_code, str(exc.detail), headers=dict(exc.headers or {})))
+    async def _http(request: fastapi.Request, exc: starlette.exceptions.HTTPException) -> responses.JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        return _respond(ApiError(exc.status_code, str(exc.detail), headers=headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: fastapi.Request, exc: Exception) -> responses.JSONResponse:

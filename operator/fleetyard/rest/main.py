@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import fastapi
 import uvicorn
@@ -19,7 +20,7 @@ from fleetyard import settings as settings_mod
 from fleetyard.kube import async_client, informer
 from fleetyard.models import kinds
 from fleetyard.rest import authn, authz, deps, errors, request_ids, store, writes
-from fleetyard.rest.routers import clusters, connection_clusters, me
+from fleetyard.rest.routers import clusters, common, connection_clusters, me
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
     app.add_middleware(request_ids.RequestIds)
     for router in (me.router, clusters.router, connection_clusters.router):
         app.include_router(router)
+    app.openapi = _document(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: fastapi.Request) -> fastapi.Response:
@@ -59,6 +61,29 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
         return fastapi.Response(b"ok" if ready else b"syncing", status_code=200 if ready else 503)
 
     return app
+
+
+def _document(app: fastapi.FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's document, with the invalid-request answer this API gives: FastAPI documents 422
+    (`HTTPValidationError`) for every operation with parameters, but `errors.install` answers a
+    request that fails validation with 400 and the seed's error object."""
+    generate = app.openapi
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = generate()
+            for item in doc.get("paths", {}).values():
+                for operation in item.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None and "400" not in responses:
+                        responses["400"] = {"description": common.described(400), "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            schemas = doc.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    return document
 
 
 def _synced(app: fastapi.FastAPI) -> bool:

@@ -36,6 +36,7 @@ async def get_cluster(svc: deps.ServicesDep, cluster: deps.InfraCluster) -> fast
                summary="Delete a provisioned cluster record", responses=common.error_responses(403, 404, 409))
 async def delete_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, cluster: deps.InfraCluster,
                          ) -> fastapi.Response:
+    await deps.require_write(svc, caller, "delete", cluster)
     if not common.nothing_in_cloud(svc.cache, cluster):
         raise errors.ApiError(409, f"cluster {cluster.id} still has infrastructure in the cloud (status "
                                    f"{cluster.public.get('status')}); destroy it first with DELETE "

@@ -15,16 +15,24 @@ def json_bytes(body: bytes, status_code: int = 200) -> fastapi.Response:
     return fastapi.Response(content=body, status_code=status_code, media_type="application/json")
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Invalid parameter or body; `details.fieldErrors` names each field.",
+    401: "No token, or a token the cluster does not accept.",
+    403: "Kubernetes RBAC does not allow it.",
+    404: "Not found, or not visible to you.",
+    409: "The cluster's state does not allow it.",
+    502: "The cloud provider failed to answer.",
+    503: "A dependency is unavailable; retry.",
+    504: "The change was made but the operator has not started its Operation yet.",
+}
+
+
+def described(code: int) -> str:
+    return ERROR_DESCRIPTIONS[code]
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {400: "Invalid parameter or body; `details.fieldErrors` names each field.",
-                 401: "No token, or a token the cluster does not accept.",
-                 403: "Kubernetes RBAC does not allow it.",
-                 404: "Not found, or not visible to you.",
-                 409: "The cluster's state does not allow it.",
-                 502: "The cloud provider failed to answer.",
-                 503: "A dependency is unavailable; retry.",
-                 504: "The change was made but the operator has not started its Operation yet."}
-    return {c: {"model": api.Error, "description": described[c]} for c in (401, 503, *codes)}
+    return {c: {"model": api.Error, "description": described(c)} for c in (401, 503, *codes)}
 
 
 def provisioned_state(entry: store.Entry) -> str | None:

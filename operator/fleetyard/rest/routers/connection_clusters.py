@@ -38,6 +38,7 @@ async def list_connection_clusters(svc: deps.ServicesDep, caller: deps.CurrentCa
              responses=common.error_responses(400, 403, 404, 409))
 async def create_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
                          connection: deps.PathConnection, body: api.ClusterCreate) -> fastapi.Response:
+    await deps.require_write(svc, caller, "create", org)
     if body.connectionId != connection.id:
         raise errors.invalid("connectionId", f"must be the connection in the path ({connection.id})")
     network = svc.cache.by_seed_id(kinds.NETWORK, org, body.networkId)
@@ -61,6 +62,7 @@ async def get_cluster(svc: deps.ServicesDep, cluster: deps.ConnectionCluster) ->
              summary="Update a provisioned cluster", responses=common.error_responses(400, 403, 404, 409))
 async def update_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, cluster: deps.ConnectionCluster,
                          body: api.ClusterUpdate) -> fastapi.Response:
+    await deps.require_write(svc, caller, "patch", cluster)
     updated = await svc.writer.update_cluster(caller.identity(), cluster, body)
     return common.json_bytes(updated.json, 202)
 
@@ -69,6 +71,7 @@ async def update_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, clus
                summary="Destroy a provisioned cluster", responses=common.error_responses(403, 404, 409, 504))
 async def destroy_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
                           cluster: deps.ConnectionCluster) -> fastapi.Response:
+    await deps.require_write(svc, caller, "patch", cluster)
     status = cluster.public.get("status")
     current = _current_operation(svc.cache, cluster, "destroy")
     if cluster.spec.get("desiredState") == "Destroyed" and current is not None and \
@@ -83,6 +86,7 @@ async def destroy_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
              summary="Provision a cluster", responses=common.error_responses(403, 404, 409, 504))
 async def provision_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
                             cluster: deps.ConnectionCluster) -> fastapi.Response:
+    await deps.require_write(svc, caller, "patch", cluster)
     status = cluster.public.get("status")
     if status not in ("pending", "destroyed", "failed"):
         raise errors.ApiError(409, f"cluster {cluster.id} is {status}; only a pending, destroyed or failed "
