@@ -92,7 +92,7 @@ def _synced(app: fastapi.FastAPI) -> bool:
 
 
 async def _ready(request: fastapi.Request) -> None:
-    if request.url.path != "/healthz" and not _synced(request.app):
+    if not _synced(request.app) and request.url.path != "/healthz":  # (building the URL costs: only then)
         raise errors.ApiError(503, "the API is still loading its caches", retryable=True, retry_after=1)
 
 

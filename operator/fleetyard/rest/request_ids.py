@@ -70,11 +70,19 @@ class RequestIds:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with the request id of the request being served."""
 
-    STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+    STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+    TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")  # the last second formatted (every access line asks)
 
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, self.formatTime(record, self.TIME_FORMAT))
         out: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+            "time": self._second[1], "level": record.levelname.lower(),
             "logger": record.name, "message": record.getMessage(),
         }
         if current():
@@ -82,4 +90,7 @@ class JsonFormatter(logging.Formatter):
         out.update({k: v for k, v in vars(record).items() if k not in self.STANDARD})
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        return _ENCODER.encode(out)
+
+
+_ENCODER = json.JSONEncoder(default=str)  # = json.dumps(..., default=str), without a new encoder per line

@@ -5,7 +5,9 @@ endpoints need and each entity's seed JSON encoded once per change.
 plain lookups, so a read request never waits on the apiserver. Indexes: by seed id per kind and
 namespace; ProvisionedClusters sorted by (createdAt, id) per namespace and per Connection (the
 /infra pages); Cluster records per Team; Teams per member and per group (the /me view and the
-caller's organizations). `wait_until` lets a write wait for its own result to arrive (bounded).
+caller's organizations); the /me records of a set of memberships, in order, until a record comes,
+goes, or changes its Teams or name. `wait_until` lets a write wait for its own result to arrive
+(bounded).
 Single-threaded: the informers and the request handlers share one event loop.
 """
 
@@ -26,6 +28,11 @@ from fleetyard.rest import shapes
 
 Key = tuple[str, str]  # (namespace, name)
 SortKey = tuple[str, str]  # (createdAt, id)
+VISIBLE_CACHE_SIZE = 1024  # distinct sets of Team memberships whose /me records are kept
+# what a Cluster record names by seed id: the entities /me includes beside it
+RELATED = ((kinds.CONNECTION, "connectionId"), (kinds.NETWORK, "networkId"), (kinds.PROVISIONED_CLUSTER,
+                                                                               "externalClusterId"))
+RELATED_KINDS = tuple(kind for kind, _ in RELATED)
 
 
 def encode(value: Any) -> bytes:
@@ -34,29 +41,47 @@ def encode(value: Any) -> bytes:
 
 @dataclasses.dataclass
 class Entry:
-    """One cached object: the raw body, its seed id, and its public JSON (encoded)."""
+    """One cached object: the raw body (less `metadata.managedFields`), its seed id, and its public JSON
+    (encoded).
+
+    `namespace`, `name`, `spec` and `status` are read from the body once (an Entry is replaced, never
+    changed, when its object changes); `refs` holds the names of what a response includes beside it
+    (a ProvisionedCluster's Connection and current Operation) and `sort_key` a Cluster record's /me
+    order, both set when the entry is encoded."""
 
     obj: dict[str, Any]
     id: str | None
     public: dict[str, Any] = dataclasses.field(default_factory=dict)
     json: bytes = b"{}"
     ref_json: bytes = b"{}"
+    namespace: str = dataclasses.field(init=False)
+    name: str = dataclasses.field(init=False)
+    spec: dict[str, Any] = dataclasses.field(init=False)
+    status: dict[str, Any] = dataclasses.field(init=False)
+    refs: tuple[str | None, str | None] = dataclasses.field(init=False, default=(None, None))
+    sort_key: tuple[str, str] = dataclasses.field(init=False, default=("", ""))
+    # a Cluster record's Connection, Network and ProvisionedCluster keys, by `Store.related` (with the
+    # `Store.ids_version` they were resolved at)
+    related: tuple[int, tuple[Key | None, Key | None, Key | None]] = dataclasses.field(
+        init=False, default=(-1, (None, None, None)))
 
-    @property
-    def namespace(self) -> str:
-        return str(self.obj["metadata"]["namespace"])
+    def __post_init__(self) -> None:
+        meta = self.obj["metadata"]
+        self.namespace = str(meta["namespace"])
+        self.name = str(meta["name"])
+        self.spec = self.obj.get("spec") or {}
+        self.status = self.obj.get("status") or {}
 
-    @property
-    def name(self) -> str:
-        return str(self.obj["metadata"]["name"])
 
-    @property
-    def spec(self) -> dict[str, Any]:
-        return self.obj.get("spec") or {}
+class RecordList(list):  # type: ignore[type-arg]  # list[Entry]
+    """Cluster records in `Entry.sort_key` order, as `Store.records_for` returns them; `distinct` when no
+    two share a sort key. `views.sort_records` takes such a list as it is rather than sorting it again,
+    as long as its length is the one it was made with (do not reorder one in place)."""
 
-    @property
-    def status(self) -> dict[str, Any]:
-        return self.obj.get("status") or {}
+    def __init__(self, entries: Iterable[Entry], distinct: bool) -> None:
+        super().__init__(entries)
+        self.made_length = len(self)
+        self.distinct = distinct
 
 
 class SortedIndex:
@@ -102,6 +127,14 @@ class Store:
         self.dependents: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (ns, kind, name) -> PC names
         self.operations_by_target: dict[Key, set[str]] = defaultdict(set)  # (ns, target uid) -> Operation names
         self.generation = 0  # bumped on every change; caches of derived views key on it
+        # bumped when a Cluster record comes, goes, or changes its Teams or /me sort key: the
+        # records visible to a set of memberships (in /me order) are cached until then
+        self.records_version = 0
+        self._visible: dict[frozenset[Key], tuple[list[Key], bool]] = {}
+        self._visible_version = 0
+        # bumped when a Connection, Network or ProvisionedCluster seed id comes, changes or goes: the
+        # keys a record's ids resolve to (`related`) are kept until then
+        self.ids_version = 0
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # --- feeding ------------------------------------------------------------------------------------
@@ -181,11 +214,42 @@ class Store:
         bodies = [self.entries[kinds.TEAM.kind][k].obj for k in candidates if k in self.entries[kinds.TEAM.kind]]
         return team_rules.teams_of(username, groups, bodies)
 
-    def records_for(self, memberships: set[Key]) -> list[Entry]:
-        """Cluster records whose access.teams name one of the memberships."""
-        names = {(ns, name) for ns, team in memberships for name in self.records_by_team.get((ns, team), ())}
+    def records_for(self, memberships: set[Key]) -> RecordList:
+        """Cluster records whose access.teams name one of the memberships, in `Entry.sort_key` order.
+
+        Which records (their keys, in order) is cached per set of memberships until `records_version`
+        moves; the entries themselves are looked up on every call, so their bodies are current."""
+        if self._visible_version != self.records_version:
+            self._visible.clear()
+            self._visible_version = self.records_version
         records = self.entries[kinds.CLUSTER.kind]
-        return [records[k] for k in names if k in records and team_rules.may_see(records[k].obj, memberships)]
+        cache_key = frozenset(memberships)
+        cached = self._visible.get(cache_key)
+        if cached is None:
+            names = {(ns, name) for ns, team in memberships for name in self.records_by_team.get((ns, team), ())}
+            found = [records[k] for k in names if k in records and team_rules.may_see(records[k].obj, memberships)]
+            found.sort(key=_by_sort_key)
+            distinct = all(a.sort_key != b.sort_key for a, b in zip(found, found[1:]))
+            cached = ([(e.namespace, e.name) for e in found], distinct)
+            if len(self._visible) >= VISIBLE_CACHE_SIZE:
+                self._visible.clear()
+            self._visible[cache_key] = cached
+        keys, distinct = cached
+        return RecordList([records[k] for k in keys], distinct)
+
+    def related(self, record: Entry) -> tuple[Key | None, Key | None, Key | None]:
+        """(namespace, name) of the Connection, Network and ProvisionedCluster a Cluster record names by
+        seed id (`connectionId`, `networkId`, `externalClusterId`); None where an id names nothing."""
+        version, keys = record.related
+        if version != self.ids_version:
+            keys = tuple(self._key_of(kind, record.namespace, record.public.get(field))  # type: ignore[assignment]
+                         for kind, field in RELATED)
+            record.related = (self.ids_version, keys)
+        return keys
+
+    def _key_of(self, kind: kinds.Kind, namespace: str, id_: str | None) -> Key | None:
+        name = self.by_id[kind.kind].get((namespace, id_)) if id_ else None
+        return (namespace, name) if name else None
 
     def operations_of(self, target: Entry) -> list[Entry]:
         """The target's Operations, oldest first."""
@@ -199,6 +263,8 @@ class Store:
     # --- maintenance --------------------------------------------------------------------------------
 
     def _upsert(self, kind: kinds.Kind, obj: dict[str, Any]) -> None:
+        # server-side apply's bookkeeping: nothing here reads it, and it is a third of a typical body
+        obj["metadata"].pop("managedFields", None)
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         old = self.entries[kind.kind].get(key)
         entry = Entry(obj, shapes.object_id(obj))
@@ -206,6 +272,8 @@ class Store:
             self.by_id[kind.kind].pop((key[0], old.id), None)
         if entry.id:
             self.by_id[kind.kind][(key[0], entry.id)] = key[1]
+        if kind in RELATED_KINDS and (old is None or old.id != entry.id):
+            self.ids_version += 1
         self.entries[kind.kind][key] = entry
         if kind is kinds.PROVISIONED_CLUSTER:
             self._index_cluster(entry, old)
@@ -216,6 +284,8 @@ class Store:
         elif kind is kinds.OPERATION:
             self._index_operation(entry)
         self._encode(kind, entry)
+        if kind is kinds.CLUSTER and (old is None or old.sort_key != entry.sort_key or _teams(old) != _teams(entry)):
+            self.records_version += 1
         if kind in (kinds.CONNECTION, kinds.NETWORK) and (old is None or old.id != entry.id):
             for name in list(self.dependents.get((key[0], kind.kind, key[1]), ())):
                 dependent = self.get(kinds.PROVISIONED_CLUSTER, key[0], name)
@@ -232,10 +302,13 @@ class Store:
             return
         if old.id:
             self.by_id[kind.kind].pop((key[0], old.id), None)
+        if kind in RELATED_KINDS:
+            self.ids_version += 1
         if kind is kinds.PROVISIONED_CLUSTER:
             self._index_cluster(None, old)
         elif kind is kinds.CLUSTER:
             self._index_record(None, old)
+            self.records_version += 1
         elif kind is kinds.TEAM:
             self._index_team(None, old)
         elif kind is kinds.OPERATION:
@@ -270,7 +343,7 @@ class Store:
         for entry, add in ((old, False), (new, True)):
             if entry is None:
                 continue
-            for team in (entry.spec.get("access") or {}).get("teams") or []:
+            for team in _teams(entry):
                 names = self.records_by_team[(entry.namespace, team)]
                 if add:
                     names.add(entry.name)
@@ -295,10 +368,13 @@ class Store:
             network = shapes.object_id(_body(self.ref(entry, "networkRef", kinds.NETWORK)))
             entry.public = shapes.external_cluster(entry.obj, connection, network)
             entry.ref_json = encode({"id": entry.public["id"], "connectionId": connection})
+            entry.refs = ((entry.spec.get("connectionRef") or {}).get("name"),
+                          (entry.status.get("operationRef") or {}).get("name"))
         elif kind is kinds.CLUSTER:
             entry.public = shapes.cluster(entry.obj)
             entry.ref_json = encode({k: entry.public[k] for k in ("id", "externalClusterId", "connectionId")
                                      if entry.public.get(k) is not None})
+            entry.sort_key = (str(entry.public.get("name", "")).lower(), entry.public.get("id", ""))
         elif kind is kinds.CONNECTION:
             entry.public = shapes.connection(entry.obj)
         elif kind is kinds.NETWORK:
@@ -309,6 +385,14 @@ class Store:
         else:
             return
         entry.json = encode(entry.public)
+
+
+def _teams(entry: Entry) -> list[str]:
+    return (entry.spec.get("access") or {}).get("teams") or []
+
+
+def _by_sort_key(entry: Entry) -> tuple[str, str]:
+    return entry.sort_key
 
 
 def _target_uid(entry: Entry) -> str:
