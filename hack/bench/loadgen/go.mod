@@ -1,0 +1,3 @@
+module fleetyard.io/hack/bench/loadgen
+
+go 1.22
