@@ -23,92 +23,108 @@ class Services:
     writer: writes.Writer
 
 
-async def services(request: fastapi.Request) -> Services:
-    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, on every request
-    return _services(request)
-
-
-def _services(request: fastapi.Request) -> Services:
+def services_of(request: fastapi.Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-ServicesDep = Annotated[Services, fastapi.Depends(services)]
+def synced(app: fastapi.FastAPI) -> bool:
+    """Every informer has listed its kind once."""
+    watchers = getattr(app.state, "informers", [])
+    return bool(watchers) and all(w.synced.is_set() for w in watchers)
 
 
-# The hot dependencies take the Request rather than other dependencies or an undocumented Header:
-# FastAPI resolves every sub-dependency and parameter again wherever a dependency is used (its
-# cache only saves the call), which costs more per request than the read itself.
+# One dependency per request does the common work (readiness, caller, organization) and hands the
+# routes a Context: FastAPI re-solves every sub-dependency and parameter wherever a dependency is
+# used (its cache only saves the call), which cost more per request than the read itself.
 
-async def current_caller(request: fastapi.Request) -> authn.Caller:
-    """The caller of the Bearer token in `Authorization` (not a documented parameter); once per request."""
-    caller: authn.Caller | None = request.scope.get(_CALLER)
-    if caller is None:
-        caller = await _services(request).authenticator.caller(request.headers.get("authorization"))
-        request.scope[_CALLER] = caller
-    return caller
+@dataclasses.dataclass(frozen=True)
+class Context:
+    svc: Services
+    caller: authn.Caller
+    requested: str | None  # the organization header, as sent
+    org: str = ""  # the organization acted in (/infra only)
 
+    @property
+    def cache(self) -> store.Store:
+        return self.svc.cache
 
-_CALLER = "fleetyard.caller"  # the request's caller, in its ASGI scope
-
-
-CurrentCaller = Annotated[authn.Caller, fastapi.Depends(current_caller)]
 
 OrganizationHeader = Annotated[str | None, fastapi.Header(
     alias=organizations.HEADER, description="The organization (namespace) to act in, when you belong to several.",
     max_length=63)]
 
 
-async def organization(request: fastapi.Request, requested: OrganizationHeader = None) -> str:
-    svc = _services(request)
-    return await organizations.resolve(svc.cache, svc.authorizer, await current_caller(request), requested)
+async def _caller_context(request: fastapi.Request, requested: str | None) -> Context:
+    if not synced(request.app):
+        raise errors.ApiError(503, "the API is still loading its caches", retryable=True, retry_after=1)
+    svc = services_of(request)
+    return Context(svc, await svc.authenticator.caller(request.headers.get("authorization")), requested)
 
 
-Organization = Annotated[str, fastapi.Depends(organization)]
+async def me_context(request: fastapi.Request, requested: OrganizationHeader = None) -> Context:
+    """The caller; the organization header only narrows /me (visibility is by Team membership)."""
+    return await _caller_context(request, requested)
+
+
+async def org_context(request: fastapi.Request, requested: OrganizationHeader = None) -> Context:
+    ctx = await _caller_context(request, requested)
+    org = await organizations.resolve(ctx.svc.cache, ctx.svc.authorizer, ctx.caller, requested)
+    return dataclasses.replace(ctx, org=org)
+
+
+MeContext = Annotated[Context, fastapi.Depends(me_context)]
+OrgContext = Annotated[Context, fastapi.Depends(org_context)]
 
 ClusterId = Annotated[str, fastapi.Path(description="The cluster's id.", max_length=64)]
 ConnectionId = Annotated[str, fastapi.Path(description="The connection's id.", max_length=64)]
 
 
-async def connection(svc: ServicesDep, caller: CurrentCaller, org: Organization,
-                     connection: ConnectionId) -> store.Entry:
-    entry = svc.cache.by_seed_id(kinds.CONNECTION, org, connection)
+async def _visible(ctx: Context, kind: kinds.Kind, id_: str, what: str) -> store.Entry:
+    """The object of seed id `id_` in the organization, if RBAC lets the caller get it; else 404."""
+    entry = ctx.cache.by_seed_id(kind, ctx.org, id_)
     if entry is None:
-        raise errors.not_found(f"connection {connection}")
-    await svc.authorizer.require(caller, "get", kinds.CONNECTION.plural, org, entry.name, hide=True,
-                                 what=f"connection {connection}")
+        raise errors.not_found(what)
+    await ctx.svc.authorizer.require(ctx.caller, "get", kind.plural, ctx.org, entry.name, hide=True, what=what)
     return entry
+
+
+async def connection(ctx: OrgContext, connection: ConnectionId) -> store.Entry:
+    return await _visible(ctx, kinds.CONNECTION, connection, f"connection {connection}")
 
 
 PathConnection = Annotated[store.Entry, fastapi.Depends(connection)]
 
 
-async def infra_cluster(svc: ServicesDep, caller: CurrentCaller, org: Organization, cluster: ClusterId,
-                        ) -> store.Entry:
-    entry = svc.cache.by_seed_id(kinds.PROVISIONED_CLUSTER, org, cluster)
-    if entry is None:
-        raise errors.not_found(f"cluster {cluster}")
-    await svc.authorizer.require(caller, "get", kinds.PROVISIONED_CLUSTER.plural, org, entry.name, hide=True,
-                                 what=f"cluster {cluster}")
-    return entry
+async def infra_cluster(ctx: OrgContext, cluster: ClusterId) -> store.Entry:
+    return await _visible(ctx, kinds.PROVISIONED_CLUSTER, cluster, f"cluster {cluster}")
 
 
 InfraCluster = Annotated[store.Entry, fastapi.Depends(infra_cluster)]
 
 
-async def connection_cluster(connection: PathConnection, cluster: InfraCluster) -> store.Entry:
-    """A cluster named under a connection it does not belong to does not exist there."""
-    if (cluster.spec.get("connectionRef") or {}).get("name") != connection.name:
-        raise errors.not_found(f"cluster {cluster.public.get('id')} of connection {connection.public.get('id')}")
-    return cluster
+async def connection_cluster(ctx: OrgContext, connection: ConnectionId, cluster: ClusterId) -> store.Entry:
+    """The cluster, under a connection it belongs to (else it does not exist there); see `owning_connection`."""
+    parent = await _visible(ctx, kinds.CONNECTION, connection, f"connection {connection}")
+    entry = await _visible(ctx, kinds.PROVISIONED_CLUSTER, cluster, f"cluster {cluster}")
+    if (entry.spec.get("connectionRef") or {}).get("name") != parent.name:
+        raise errors.not_found(f"cluster {cluster} of connection {connection}")
+    return entry
 
 
 ConnectionCluster = Annotated[store.Entry, fastapi.Depends(connection_cluster)]
 
 
-async def require_write(svc: Services, caller: authn.Caller, verb: str, target: store.Entry | str) -> None:
+def owning_connection(ctx: Context, cluster: store.Entry) -> store.Entry:
+    found = ctx.cache.ref(cluster, "connectionRef", kinds.CONNECTION)
+    if found is None:
+        raise errors.not_found(f"the connection of cluster {cluster.id}")
+    return found
+
+
+async def require_write(ctx: Context, verb: str, target: store.Entry | str) -> None:
     """403 unless RBAC lets the caller `verb` the ProvisionedCluster `target` (or create one in the
     namespace `target`): asked before a write looks at the cluster's state, so a caller who may see a
     cluster but not change it hears 403 rather than a 409 about its state. The write itself still goes
     to the apiserver as the caller, which decides it."""
     namespace, name = (target, None) if isinstance(target, str) else (target.namespace, target.name)
-    await svc.authorizer.require(caller, verb, kinds.PROVISIONED_CLUSTER.plural, namespace, name)
+    await ctx.svc.authorizer.require(ctx.caller, verb, kinds.PROVISIONED_CLUSTER.plural, namespace, name)

@@ -47,8 +47,7 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
 
     app = fastapi.FastAPI(
         title="fleetyard clusters API", version="1.0.0", lifespan=lifespan,
-        description="Kubernetes cluster management, both self-registered and provisioned into cloud accounts.",
-        dependencies=[fastapi.Depends(_ready)])
+        description="Kubernetes cluster management, both self-registered and provisioned into cloud accounts.")
     errors.install(app)
     app.add_middleware(request_ids.RequestIds)
     for router in (me.router, clusters.router, connection_clusters.router):
@@ -57,7 +56,7 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: fastapi.Request) -> fastapi.Response:
-        ready = _synced(request.app)
+        ready = deps.synced(request.app)
         return fastapi.Response(b"ok" if ready else b"syncing", status_code=200 if ready else 503)
 
     return app
@@ -84,16 +83,6 @@ def _document(app: fastapi.FastAPI) -> Callable[[], dict[str, Any]]:
         return app.openapi_schema  # type: ignore[return-value]
 
     return document
-
-
-def _synced(app: fastapi.FastAPI) -> bool:
-    watchers = getattr(app.state, "informers", [])
-    return bool(watchers) and all(w.synced.is_set() for w in watchers)
-
-
-async def _ready(request: fastapi.Request) -> None:
-    if not _synced(request.app) and request.url.path != "/healthz":  # (building the URL costs: only then)
-        raise errors.ApiError(503, "the API is still loading its caches", retryable=True, retry_after=1)
 
 
 def _replace(cache: store.Store, kind: kinds.Kind):  # type: ignore[no-untyped-def]

@@ -25,75 +25,73 @@ router = fastapi.APIRouter(prefix="/infra/connections/{connection}/clusters", ta
 
 @router.get("", response_model=api.InfraClusterList, summary="List provisioned clusters by connection",
             responses=common.error_responses(400, 403, 404))
-async def list_connection_clusters(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
-                                   connection: deps.PathConnection, limit: cluster_params.Limit = 100,
+async def list_connection_clusters(ctx: deps.OrgContext, connection: deps.PathConnection,
+                                   limit: cluster_params.Limit = 100,
                                    marker: cluster_params.Marker = None) -> fastapi.Response:
     after = pagination.decode_marker(marker)
-    await svc.authorizer.require(caller, "list", kinds.PROVISIONED_CLUSTER.plural, org)
-    index = svc.cache.clusters_by_connection[(org, connection.name)]
-    return common.json_bytes(views.infra_page(svc.cache, index, org, after, limit))
+    await ctx.svc.authorizer.require(ctx.caller, "list", kinds.PROVISIONED_CLUSTER.plural, ctx.org)
+    index = ctx.cache.clusters_by_connection[(ctx.org, connection.name)]
+    return common.json_bytes(views.infra_page(ctx.cache, index, ctx.org, after, limit))
 
 
 @router.post("", response_model=api.ExternalClusterPublic, status_code=201, summary="Create a provisioned cluster",
              responses=common.error_responses(400, 403, 404, 409))
-async def create_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
-                         connection: deps.PathConnection, body: api.ClusterCreate) -> fastapi.Response:
-    await deps.require_write(svc, caller, "create", org)
+async def create_cluster(ctx: deps.OrgContext, connection: deps.PathConnection,
+                         body: api.ClusterCreate) -> fastapi.Response:
+    await deps.require_write(ctx, "create", ctx.org)
     if body.connectionId != connection.id:
         raise errors.invalid("connectionId", f"must be the connection in the path ({connection.id})")
-    network = svc.cache.by_seed_id(kinds.NETWORK, org, body.networkId)
+    network = ctx.cache.by_seed_id(kinds.NETWORK, ctx.org, body.networkId)
     if network is None or (network.spec.get("connectionRef") or {}).get("name") != connection.name:
         raise errors.invalid("networkId", f"no network {body.networkId} in connection {connection.id}")
     if network.spec.get("region") != body.region:
         raise errors.invalid("region", f"must be the network's region ({network.spec.get('region')})")
     _require_active("connection", connection)
     _require_active("network", network)
-    created = await svc.writer.create_cluster(caller.identity(), org, connection, network, body)
+    created = await ctx.svc.writer.create_cluster(ctx.caller.identity(), ctx.org, connection, network, body)
     return common.json_bytes(created.json, 201)
 
 
 @router.get("/{cluster}", response_model=api.InfraClusterItem, summary="Describe a provisioned cluster by connection",
             responses=common.error_responses(404))
-async def get_cluster(svc: deps.ServicesDep, cluster: deps.ConnectionCluster) -> fastapi.Response:
-    return common.json_bytes(views.infra_item(svc.cache, cluster))
+async def get_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> fastapi.Response:
+    return common.json_bytes(views.infra_item(ctx.cache, cluster))
 
 
 @router.post("/{cluster}", response_model=api.ExternalClusterPublic, status_code=202,
              summary="Update a provisioned cluster", responses=common.error_responses(400, 403, 404, 409))
-async def update_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller, cluster: deps.ConnectionCluster,
+async def update_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
                          body: api.ClusterUpdate) -> fastapi.Response:
-    await deps.require_write(svc, caller, "patch", cluster)
-    updated = await svc.writer.update_cluster(caller.identity(), cluster, body)
+    await deps.require_write(ctx, "patch", cluster)
+    updated = await ctx.svc.writer.update_cluster(ctx.caller.identity(), cluster, body)
     return common.json_bytes(updated.json, 202)
 
 
 @router.delete("/{cluster}", response_model=api.OperationPublic, status_code=202,
                summary="Destroy a provisioned cluster", responses=common.error_responses(403, 404, 409, 504))
-async def destroy_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
-                          cluster: deps.ConnectionCluster) -> fastapi.Response:
-    await deps.require_write(svc, caller, "patch", cluster)
+async def destroy_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> fastapi.Response:
+    await deps.require_write(ctx, "patch", cluster)
     status = cluster.public.get("status")
-    current = _current_operation(svc.cache, cluster, "destroy")
+    current = _current_operation(ctx.cache, cluster, "destroy")
     if cluster.spec.get("desiredState") == "Destroyed" and current is not None and \
             current.status.get("status") in (None, "queued", "running"):
         return common.json_bytes(current.json, 202)  # asked again: the destroy under way
-    if status == "destroyed" or common.nothing_in_cloud(svc.cache, cluster):
+    if status == "destroyed" or common.nothing_in_cloud(ctx.cache, cluster):
         raise errors.ApiError(409, f"cluster {cluster.id} has no infrastructure to destroy (status {status})")
-    return await _change_state(svc, caller, cluster, "Destroyed", "destroy")
+    return await _change_state(ctx, cluster, "Destroyed", "destroy")
 
 
 @router.post("/{cluster}/provision", response_model=api.OperationPublic, status_code=202,
              summary="Provision a cluster", responses=common.error_responses(403, 404, 409, 504))
-async def provision_cluster(svc: deps.ServicesDep, caller: deps.CurrentCaller,
-                            cluster: deps.ConnectionCluster) -> fastapi.Response:
-    await deps.require_write(svc, caller, "patch", cluster)
+async def provision_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> fastapi.Response:
+    await deps.require_write(ctx, "patch", cluster)
     status = cluster.public.get("status")
     if status not in ("pending", "destroyed", "failed"):
         raise errors.ApiError(409, f"cluster {cluster.id} is {status}; only a pending, destroyed or failed "
                                    "cluster can be provisioned")
-    _require_active("connection", svc.cache.ref(cluster, "connectionRef", kinds.CONNECTION))
-    _require_active("network", svc.cache.ref(cluster, "networkRef", kinds.NETWORK))
-    return await _change_state(svc, caller, cluster, "Provisioned", "provision")
+    _require_active("connection", ctx.cache.ref(cluster, "connectionRef", kinds.CONNECTION))
+    _require_active("network", ctx.cache.ref(cluster, "networkRef", kinds.NETWORK))
+    return await _change_state(ctx, cluster, "Provisioned", "provision")
 
 
 @router.get("/{cluster}/health", response_model=api.Health, summary="Get provisioned cluster health status",
@@ -104,31 +102,29 @@ async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
 
 @router.get("/{cluster}/kubeconfig", response_model=api.Kubeconfig, summary="Get provisioned cluster kubeconfig",
             responses=common.error_responses(403, 404, 409, 502))
-async def get_cluster_kubeconfig(svc: deps.ServicesDep, caller: deps.CurrentCaller, org: deps.Organization,
-                                 connection: deps.PathConnection, cluster: deps.ConnectionCluster) -> dict[str, Any]:
+async def get_cluster_kubeconfig(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> dict[str, Any]:
     secret = (cluster.status.get("kubeconfigSecretRef") or {}).get("name") or f"{cluster.name}-kubeconfig"
-    await svc.authorizer.require(caller, "get", "secrets", org, secret, group="")
-    return await _from_cloud(cluster_access.kubeconfig, cluster.obj, connection.obj)
+    await ctx.svc.authorizer.require(ctx.caller, "get", "secrets", ctx.org, secret, group="")
+    return await _from_cloud(cluster_access.kubeconfig, cluster.obj, deps.owning_connection(ctx, cluster).obj)
 
 
 @router.get("/{cluster}/metrics", response_model=api.Metrics, summary="Get provisioned cluster metrics",
             responses=common.error_responses(400, 404, 409, 502))
-async def get_cluster_metrics(connection: deps.PathConnection, cluster: deps.ConnectionCluster,
+async def get_cluster_metrics(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
                               period: Annotated[str, fastapi.Query(max_length=16, description=(
                                   'The period for metrics: "1h", "24h" or "7d".'))] = "1h") -> dict[str, Any]:
     try:
         cluster_metrics.parse_period(period)
     except ValueError as exc:
         raise errors.invalid("period", str(exc).removeprefix("period: ")) from None
-    return await _from_cloud(cluster_access.metrics, cluster.obj, connection.obj, period)
+    return await _from_cloud(cluster_access.metrics, cluster.obj, deps.owning_connection(ctx, cluster).obj, period)
 
 
-async def _change_state(svc: deps.Services, caller: deps.authn.Caller, cluster: store.Entry, desired: str,
-                        operation: str) -> fastapi.Response:
-    started = await svc.writer.set_desired_state(caller.identity(), cluster, desired, operation)
+async def _change_state(ctx: deps.Context, cluster: store.Entry, desired: str, operation: str) -> fastapi.Response:
+    started = await ctx.svc.writer.set_desired_state(ctx.caller.identity(), cluster, desired, operation)
     if started is None:
         raise errors.ApiError(504, f"desiredState of cluster {cluster.id} is now {desired}, but the operator has "
-                                   f"not started the {operation} Operation within {svc.settings.api_write_wait:g}s "
+                                   f"not started the {operation} Operation within {ctx.svc.settings.api_write_wait:g}s "
                                    "(it may be waiting for a running one); follow the cluster's status",
                               code="OperationNotStarted")
     return common.json_bytes(started.json, 202)
