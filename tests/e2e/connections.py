@@ -4,11 +4,13 @@ Secret, a Connection pointing at both, and waiting for its phase."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 
 from fleetyard.devenv import customer_account
 from fleetyard.models import kinds
 from tests.conftest import create, get, wait_for
+from tests.e2e import infra
 
 EXTERNAL_ID = "fy-ext-" + uuid.uuid4().hex
 
@@ -16,6 +18,18 @@ EXTERNAL_ID = "fy-ext-" + uuid.uuid4().hex
 def deploy_role(env, prefix: str = "FleetyardConnection") -> customer_account.ConnectionRole:
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     return customer_account.deploy_connection_stack(env.aws_env(), env.moto.operator_user_arn, EXTERNAL_ID, name)
+
+
+def trusted_role(env, prefix: str) -> tuple[str, customer_account.ConnectionRole]:
+    """A role made by hand (not from fleetyard's template) that fleetyard may assume with the external id
+    and that may do nothing yet: the caller attaches what it may do. Returns its name and the role."""
+    iam = infra.aws(env, "iam")
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": env.moto.operator_user_arn}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return name, customer_account.ConnectionRole(arn, "", env.moto.account_id)
 
 
 def secret(core, namespace: str, name: str, value: str) -> None:

@@ -24,14 +24,10 @@ ASSUME_ONLY = {"Version": "2012-10-17", "Statement": [
 
 def assume_only_role(env) -> customer_account.ConnectionRole:
     """A role fleetyard may assume (trust policy with the external id) that may do nothing else."""
-    iam = infra.aws(env, "iam")
-    name = f"fy-assume-only-{uuid.uuid4().hex[:8]}"
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": env.moto.operator_user_arn}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": connections.EXTERNAL_ID}}}]}
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName="assume-only", PolicyDocument=json.dumps(ASSUME_ONLY))
-    return customer_account.ConnectionRole(arn, "", env.moto.account_id)
+    name, role = connections.trusted_role(env, "fy-assume-only")
+    infra.aws(env, "iam").put_role_policy(RoleName=name, PolicyName="assume-only",
+                                          PolicyDocument=json.dumps(ASSUME_ONLY))
+    return role
 
 
 def organization(env, custom, core, prefix: str) -> str:

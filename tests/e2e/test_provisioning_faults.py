@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 
-from fleetyard.devenv import customer_account
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for
 from tests.e2e import connections, infra
@@ -57,15 +55,10 @@ EVERYTHING = {"Version": "2012-10-17", "Statement": [
 
 def test_permission_error_stalls_until_the_connection_changes(env, namespace, custom, core) -> None:
     iam = infra.aws(env, "iam")
-    name = f"fy-ec2-only-{uuid.uuid4().hex[:6]}"
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": env.moto.operator_user_arn}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": connections.EXTERNAL_ID}}}]}
-    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    name, role = connections.trusted_role(env, "fy-ec2-only")
     policy = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(EC2_ONLY))["Policy"]["Arn"]
     iam.attach_role_policy(RoleName=name, PolicyArn=policy)
     connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
-    role = customer_account.ConnectionRole(role_arn, "", env.moto.account_id)
     connections.connection(custom, namespace, role)
     connections.status_when(custom, namespace, "active")
     infra.network(custom, namespace, cidr="10.40.0.0/20")
