@@ -9,6 +9,9 @@ import re
 import secrets
 import string
 from collections.abc import Callable, Iterable
+from typing import Any
+
+from fleetyard.models import kinds
 
 ALPHABET = string.ascii_uppercase + string.digits
 LENGTH = 10
@@ -26,6 +29,13 @@ def new_id(taken: Callable[[str], bool] = lambda _: False, attempts: int = 5) ->
 
 def is_valid(value: str | None) -> bool:
     return bool(value) and ID_PATTERN.match(value) is not None
+
+
+def of(obj: dict[str, Any] | None) -> str | None:
+    """An object's seed id: its id label (set at admission), else status.id; None for no object."""
+    if obj is None:
+        return None
+    return (obj["metadata"].get("labels") or {}).get(kinds.ID_LABEL) or (obj.get("status") or {}).get("id")
 
 
 def first_valid(values: Iterable[str | None]) -> str | None:

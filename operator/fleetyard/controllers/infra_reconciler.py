@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from fleetyard import conditions
+from fleetyard import conditions, ids
 from fleetyard.controllers import infra_phases, infra_targets
 from fleetyard.kube import events, operations, patching, resources
 from fleetyard.models import kinds
@@ -64,7 +64,7 @@ def _reconcile(target: Any, obj: dict[str, Any], history: int) -> infra_phases.D
     connection = deps.connection
     deleting = bool(meta.get("deletionTimestamp"))
     waiting = target.waiting_for(obj, deps) if not deleting else None
-    if infra_targets.object_id(obj) is None:
+    if ids.of(obj) is None:
         waiting = "an id to be assigned"
     facts = infra_phases.Facts(
         generation=int(meta.get("generation") or 1), current_phase=status.get("status"),

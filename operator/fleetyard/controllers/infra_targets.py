@@ -10,16 +10,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fleetyard import ids
 from fleetyard.kube import patching, resources
 from fleetyard.models import kinds
 from fleetyard.provisioning import cluster_program, job as job_mod, network_program
 
 HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a kubeconfig
 HEALTH_FIELDS = ("health", "lastHealthStatus", "lastHealthMessage", "lastHealthCheckAt")
-
-
-def object_id(obj: dict[str, Any]) -> str | None:
-    return (obj["metadata"].get("labels") or {}).get(kinds.ID_LABEL) or (obj.get("status") or {}).get("id")
 
 
 def connection_of(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -135,9 +132,9 @@ class ClusterTarget:
             patching.patch_object(kinds.CLUSTER, meta["namespace"], meta["name"], {"spec": wanted_spec})
         network, connection = deps.network, deps.connection
         mirrored = {
-            "externalClusterId": object_id(obj),
-            "connectionId": object_id(connection) if connection else None,
-            "networkId": object_id(network) if network else None,
+            "externalClusterId": ids.of(obj),
+            "connectionId": ids.of(connection) if connection else None,
+            "networkId": ids.of(network) if network else None,
             "externalStatus": status.get("status"),
             "operationId": status.get("operationId"),
             "kubernetesVersion": status.get("kubernetesVersion"),
@@ -146,7 +143,7 @@ class ClusterTarget:
         current = record.get("status") or {}
         if any(current.get(k) != v for k, v in mirrored.items()):
             patching.patch_status(kinds.CLUSTER, meta["namespace"], meta["name"], mirrored)
-        record_id = object_id(record)
+        record_id = ids.of(record)
         if record_id and (obj.get("status") or {}).get("clusterId") != record_id:
             patching.patch_status(self.kind, meta["namespace"], meta["name"], {"clusterId": record_id})
 
@@ -161,7 +158,7 @@ TARGETS = {"Network": NetworkTarget(), "ProvisionedCluster": ClusterTarget()}
 
 
 def iac_state(target: NetworkTarget | ClusterTarget, obj: dict[str, Any]) -> dict[str, str] | None:
-    id_ = object_id(obj)
+    id_ = ids.of(obj)
     if not id_:
         return None
     return {"projectName": target.project, "stackName": job_mod.stack_name(obj["metadata"]["namespace"], id_)}

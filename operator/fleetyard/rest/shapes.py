@@ -12,17 +12,12 @@ from typing import Any
 
 import pydantic
 
+from fleetyard import ids
 from fleetyard.models import api, kinds
 
 log = logging.getLogger(__name__)
 
 INFRA_PHASES = ("pending", "provisioning", "active", "updating", "destroying", "destroyed", "failed")
-
-
-def object_id(obj: dict[str, Any] | None) -> str | None:
-    if obj is None:
-        return None
-    return (obj["metadata"].get("labels") or {}).get(kinds.ID_LABEL) or (obj.get("status") or {}).get("id")
 
 
 def _audit(obj: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +56,7 @@ def external_cluster(obj: dict[str, Any], connection_id: str | None, network_id:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     metadata = status.get("providerMetadata") or {}
     return _checked(api.ExternalClusterPublic, {
-        "id": object_id(obj) or "",
+        "id": ids.of(obj) or "",
         "connectionId": connection_id,
         "networkId": network_id,
         "clusterId": status.get("clusterId"),
@@ -84,7 +79,7 @@ def external_cluster(obj: dict[str, Any], connection_id: str | None, network_id:
 def cluster(obj: dict[str, Any]) -> dict[str, Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return _checked(api.ClusterPublic, {
-        "id": object_id(obj) or "",
+        "id": ids.of(obj) or "",
         "name": spec.get("displayName") or obj["metadata"]["name"],
         **_audit(obj),
         "externalClusterId": status.get("externalClusterId"),
@@ -100,7 +95,7 @@ def connection(obj: dict[str, Any]) -> dict[str, Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     config = spec.get("providerConfig") or {}
     return _checked(api.ConnectionPublic, {
-        "id": object_id(obj) or "",
+        "id": ids.of(obj) or "",
         "name": spec.get("displayName") or obj["metadata"]["name"],
         "provider": spec.get("provider") or "aws",
         "providerConfig": {k: config.get(k) for k in ("accountId", "region", "roleArn", "externalIdSecretArn",
@@ -117,7 +112,7 @@ def connection(obj: dict[str, Any]) -> dict[str, Any]:
 def network(obj: dict[str, Any], connection_id: str | None) -> dict[str, Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return _checked(api.NetworkPublic, {
-        "id": object_id(obj) or "",
+        "id": ids.of(obj) or "",
         "connectionId": connection_id,
         "name": spec.get("displayName") or obj["metadata"]["name"],
         "region": spec.get("region") or "",
@@ -135,7 +130,7 @@ def operation(obj: dict[str, Any]) -> dict[str, Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     meta = obj["metadata"]
     return _checked(api.OperationPublic, {
-        "id": object_id(obj) or "",
+        "id": ids.of(obj) or "",
         "organizationId": meta["namespace"],
         "memberId": spec.get("memberId"),
         "operation": spec.get("operation") or "",

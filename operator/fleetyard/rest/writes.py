@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from typing import Any
 
 from kubernetes_asyncio import client as aclient
 
+from fleetyard import conditions
 from fleetyard.kube import impersonation
 from fleetyard.models import api, kinds, validation
 from fleetyard.rest import errors, store
@@ -85,7 +85,7 @@ class Writer:
                                 operation: str) -> store.Entry | None:
         """Patch desiredState (and ask for a retry); the operator's new `operation` Operation, if it comes in time."""
         before = {e.name for e in self.cache.operations_of(cluster)}
-        patch = {"metadata": {"annotations": {kinds.RETRY_REQUESTED_ANNOTATION: _now()}},
+        patch = {"metadata": {"annotations": {kinds.RETRY_REQUESTED_ANNOTATION: conditions.now()}},
                  "spec": {"desiredState": desired}}
         written = await self._send(who, "PATCH", self._path(cluster), patch, MERGE_PATCH)
         await self._caught_up(kinds.PROVISIONED_CLUSTER, written)
@@ -94,8 +94,7 @@ class Writer:
             current = self.cache.get(kinds.PROVISIONED_CLUSTER, cluster.namespace, cluster.name)
             if current is None:
                 return None
-            return next((e for e in reversed(self.cache.operations_of(current))
-                         if e.name not in before and e.spec.get("operation") == operation), None)
+            return self.cache.latest_operation(current, operation, excluding=before)
 
         await self.cache.wait_until(lambda: started() is not None, self.wait)
         return started()
@@ -123,7 +122,3 @@ def k8s_name(display_name: str) -> str:
     """A DNS-1123 name from a display name: 'Production Cluster' -> production-cluster."""
     slug = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")[:53].strip("-")
     return slug or "cluster"
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -7,6 +7,7 @@ from typing import Any
 
 import fastapi
 
+from fleetyard import conditions
 from fleetyard.models import api
 from fleetyard.rest import store
 
@@ -37,10 +38,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def provisioned_state(entry: store.Entry) -> str | None:
     """The Provisioned condition: "True" built, "Unknown" maybe partly built, "False" nothing."""
-    for condition in entry.status.get("conditions") or []:
-        if condition.get("type") == "Provisioned":
-            return str(condition.get("status"))
-    return None
+    found = conditions.find(entry.status.get("conditions"), "Provisioned")
+    return str(found.get("status")) if found is not None else None
 
 
 def nothing_in_cloud(cache: store.Store, entry: store.Entry) -> bool:
