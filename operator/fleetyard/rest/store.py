@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from fleetyard import ids
 from fleetyard import teams as team_rules
 from fleetyard.kube import operations
 from fleetyard.models import kinds
@@ -73,17 +74,6 @@ class Entry:
         self.status = self.obj.get("status") or {}
 
 
-class RecordList(list):  # type: ignore[type-arg]  # list[Entry]
-    """Cluster records in `Entry.sort_key` order, as `Store.records_for` returns them; `distinct` when no
-    two share a sort key. `views.sort_records` takes such a list as it is rather than sorting it again,
-    as long as its length is the one it was made with (do not reorder one in place)."""
-
-    def __init__(self, entries: Iterable[Entry], distinct: bool) -> None:
-        super().__init__(entries)
-        self.made_length = len(self)
-        self.distinct = distinct
-
-
 class SortedIndex:
     """(createdAt, id) keys of one group of objects, kept sorted for marker pages."""
 
@@ -126,7 +116,6 @@ class Store:
         self.teams_by_group: dict[str, set[Key]] = defaultdict(set)
         self.dependents: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (ns, kind, name) -> PC names
         self.operations_by_target: dict[Key, set[str]] = defaultdict(set)  # (ns, target uid) -> Operation names
-        self.generation = 0  # bumped on every change; caches of derived views key on it
         # bumped when a Cluster record comes, goes, or changes its Teams or /me sort key: the
         # records visible to a set of memberships (in /me order) are cached until then
         self.records_version = 0
@@ -161,7 +150,6 @@ class Store:
             self.versions[kind.kind] = max(self.versions[kind.kind], int(version))
         except ValueError:
             pass
-        self.generation += 1
         self._wake()
 
     # --- waiting for writes -----------------------------------------------------------------------------
@@ -214,8 +202,9 @@ class Store:
         bodies = [self.entries[kinds.TEAM.kind][k].obj for k in candidates if k in self.entries[kinds.TEAM.kind]]
         return team_rules.teams_of(username, groups, bodies)
 
-    def records_for(self, memberships: set[Key]) -> RecordList:
-        """Cluster records whose access.teams name one of the memberships, in `Entry.sort_key` order.
+    def records_for(self, memberships: set[Key], descending: bool = False) -> list[Entry]:
+        """Cluster records whose access.teams name one of the memberships, in `Entry.sort_key` order
+        (name lower-cased, then id; reversed when `descending`), as a new list.
 
         Which records (their keys, in order) is cached per set of memberships until `records_version`
         moves; the entries themselves are looked up on every call, so their bodies are current."""
@@ -235,7 +224,12 @@ class Store:
                 self._visible.clear()
             self._visible[cache_key] = cached
         keys, distinct = cached
-        return RecordList([records[k] for k in keys], distinct)
+        found = [records[k] for k in keys]
+        if not descending:
+            return found
+        if distinct:
+            return found[::-1]
+        return sorted(found, key=_by_sort_key, reverse=True)
 
     def related(self, record: Entry) -> tuple[Key | None, Key | None, Key | None]:
         """(namespace, name) of the Connection, Network and ProvisionedCluster a Cluster record names by
@@ -257,8 +251,11 @@ class Store:
         found = [e for e in (self.get(kinds.OPERATION, target.namespace, n) for n in names) if e is not None]
         return sorted(found, key=lambda e: (e.obj["metadata"].get("creationTimestamp") or "", e.name))
 
-    def namespaces_with(self, kind: kinds.Kind) -> set[str]:
-        return {ns for ns, _ in self.entries[kind.kind]}
+    def latest_operation(self, target: Entry, operation: str, excluding: Iterable[str] = ()) -> Entry | None:
+        """The target's newest `operation` Operation (other than those named in `excluding`)."""
+        skip = set(excluding)
+        return next((e for e in reversed(self.operations_of(target))
+                     if e.spec.get("operation") == operation and e.name not in skip), None)
 
     # --- maintenance --------------------------------------------------------------------------------
 
@@ -267,7 +264,7 @@ class Store:
         obj["metadata"].pop("managedFields", None)
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         old = self.entries[kind.kind].get(key)
-        entry = Entry(obj, shapes.object_id(obj))
+        entry = Entry(obj, ids.of(obj))
         if old is not None and old.id and old.id != entry.id:
             self.by_id[kind.kind].pop((key[0], old.id), None)
         if entry.id:
@@ -364,8 +361,8 @@ class Store:
 
     def _encode(self, kind: kinds.Kind, entry: Entry) -> None:
         if kind is kinds.PROVISIONED_CLUSTER:
-            connection = shapes.object_id(_body(self.ref(entry, "connectionRef", kinds.CONNECTION)))
-            network = shapes.object_id(_body(self.ref(entry, "networkRef", kinds.NETWORK)))
+            connection = ids.of(_body(self.ref(entry, "connectionRef", kinds.CONNECTION)))
+            network = ids.of(_body(self.ref(entry, "networkRef", kinds.NETWORK)))
             entry.public = shapes.external_cluster(entry.obj, connection, network)
             entry.ref_json = encode({"id": entry.public["id"], "connectionId": connection})
             entry.refs = ((entry.spec.get("connectionRef") or {}).get("name"),
@@ -378,7 +375,7 @@ class Store:
         elif kind is kinds.CONNECTION:
             entry.public = shapes.connection(entry.obj)
         elif kind is kinds.NETWORK:
-            entry.public = shapes.network(entry.obj, shapes.object_id(_body(self.ref(entry, "connectionRef",
+            entry.public = shapes.network(entry.obj, ids.of(_body(self.ref(entry, "connectionRef",
                                                                                       kinds.CONNECTION))))
         elif kind is kinds.OPERATION:
             entry.public = shapes.operation(entry.obj)

@@ -9,7 +9,6 @@ names the store noted on each entry (`Entry.refs`, `Entry.sort_key`, `Store.rela
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable
 
 from fleetyard.models import kinds
@@ -73,20 +72,6 @@ def _my_included(cache: store.Store, records: list[Entry]) -> list[bytes]:
         _included([keys[i] for keys in related], cache.entries[kind.kind]) for i, (kind, _) in enumerate(store.RELATED))
     return [b'{"clusters":', *_array([r.json for r in records]), b',"connections":', *_array(connections),
             b',"networks":', *_array(networks), b',"externalClusters":', *_array(external), b"}"]
-
-
-def sort_records(records: list[Entry], descending: bool) -> list[Entry]:
-    """By (name, lower-cased; id): `Entry.sort_key`, which the store computes when a record changes.
-    A `store.RecordList` is in that order already (reversed, when no two records tie)."""
-    if isinstance(records, store.RecordList) and len(records) == records.made_length:
-        if not descending:
-            return list(records)
-        if records.distinct:
-            return records[::-1]
-    return sorted(records, key=_SORT_KEY, reverse=descending)
-
-
-_SORT_KEY = operator.attrgetter("sort_key")
 
 
 def my_page(cache: store.Store, ordered: list[Entry], page: int, limit: int) -> bytes:

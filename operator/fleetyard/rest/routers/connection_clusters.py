@@ -72,7 +72,7 @@ async def update_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
 async def destroy_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> fastapi.Response:
     await deps.require_write(ctx, "patch", cluster)
     status = cluster.public.get("status")
-    current = _current_operation(ctx.cache, cluster, "destroy")
+    current = ctx.cache.latest_operation(cluster, "destroy")
     if cluster.spec.get("desiredState") == "Destroyed" and current is not None and \
             current.status.get("status") in (None, "queued", "running"):
         return common.json_bytes(current.json, 202)  # asked again: the destroy under way
@@ -128,10 +128,6 @@ async def _change_state(ctx: deps.Context, cluster: store.Entry, desired: str, o
                                    "(it may be waiting for a running one); follow the cluster's status",
                               code="OperationNotStarted")
     return common.json_bytes(started.json, 202)
-
-
-def _current_operation(cache: store.Store, cluster: store.Entry, operation: str) -> store.Entry | None:
-    return next((e for e in reversed(cache.operations_of(cluster)) if e.spec.get("operation") == operation), None)
 
 
 def _require_active(what: str, entry: store.Entry | None) -> None:

@@ -17,13 +17,13 @@ from fleetyard.rest.routers import common
 router = fastapi.APIRouter(prefix="/me/clusters", tags=["me"])
 
 
-def _visible(ctx: deps.Context) -> list[store.Entry]:
+def _visible(ctx: deps.Context, descending: bool = False) -> list[store.Entry]:
     memberships = ctx.cache.teams_of(ctx.caller.username, ctx.caller.groups)
     if ctx.requested:
         if ctx.requested not in organizations.member_of(ctx.cache, ctx.caller):
             raise errors.not_found(f"organization {ctx.requested}")
         memberships = {m for m in memberships if m[0] == ctx.requested}
-    return ctx.cache.records_for(memberships)
+    return ctx.cache.records_for(memberships, descending)
 
 
 @router.get("", response_model=api.MyClusterList, summary="List my clusters",
@@ -36,7 +36,7 @@ async def list_my_clusters(
     sortDirection: Annotated[Literal["asc", "desc"], fastapi.Query(  # noqa: N803
         description="The direction to sort.")] = "asc",
 ) -> fastapi.Response:
-    ordered = views.sort_records(_visible(ctx), sortDirection == "desc")
+    ordered = _visible(ctx, sortDirection == "desc")
     return common.json_bytes(views.my_page(ctx.cache, ordered, page, limit))
 
 
