@@ -81,7 +81,9 @@ def test_deleting_a_connection_in_use_waits_and_names_the_user(custom, core, nam
         return status if "Network/prod-net" in (status.get("statusMessage") or "") else None
     status = wait_for(blocked, 15, "the deletion to be held")
     assert "still used by Network/prod-net" in status["statusMessage"]
-    assert any(e.reason == "DeletionBlocked" for e in _events(core, namespace))
+    # the status is patched before the Event is posted: wait for it rather than race it
+    wait_for(lambda: any(e.reason == "DeletionBlocked" for e in _events(core, namespace)), 10,
+             "a DeletionBlocked Event")
 
     custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "networks", "prod-net")
 
