@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Provides the test bed's Go-built tools: kube-apiserver, kubectl, etcd, pulumi, helm.
+# Provides the test bed's Go-built tools: kube-apiserver, kube-controller-manager, kubectl, etcd,
+# pulumi, helm.
 #
 #   hack/tools.sh [TOOL...]      ensure each tool (default: all), print "TOOL=PATH" lines
 #   hack/tools.sh --path TOOL    ensure one tool, print only its path
 #
 # For each tool, in order: the binary named by FLEETYARD_<TOOL> (KUBE_APISERVER, ETCD, PULUMI,
-# HELM, KUBECTL); a binary on PATH that reports the pinned version; the versioned cache
+# HELM, KUBECTL, KUBE_CONTROLLER_MANAGER); a binary on PATH that reports the pinned version; the versioned cache
 # ($FLEETYARD_CACHE, default ~/.cache/fleetyard/tools/<tool>-<version>/); otherwise it is built
 # there from the Go module proxy (see shared notes/toolchain.md). Builds hold a lock, so two runs
 # at once build once. Nothing is written inside the repository.
@@ -22,11 +23,11 @@ die() { echo "[hack/tools] ERROR: $*" >&2; exit 1; }
 
 version_of() {
   case "$1" in
-    kube-apiserver|kubectl) echo "$KUBERNETES_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kubectl) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     pulumi) echo "$PULUMI_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
-    *) die "unknown tool '$1' (known: kube-apiserver kubectl etcd pulumi helm)" ;;
+    *) die "unknown tool '$1' (known: kube-apiserver kube-controller-manager kubectl etcd pulumi helm)" ;;
   esac
 }
 
@@ -36,7 +37,7 @@ env_var_of() { echo "FLEETYARD_$(echo "$1" | tr 'a-z-' 'A-Z_')"; }
 reported_version() {
   local bin="$1" tool="$2" out
   case "$tool" in
-    kube-apiserver) out=$("$bin" --version 2>/dev/null) ;;  # "Kubernetes v1.36.3"
+    kube-apiserver|kube-controller-manager) out=$("$bin" --version 2>/dev/null) ;;  # "Kubernetes v1.36.3"
     kubectl) out=$("$bin" version --client 2>/dev/null | head -1) ;;  # "Client Version: v1.36.3"
     etcd) out=$("$bin" --version 2>/dev/null | head -1) ;;  # "etcd Version: 3.6.16"
     pulumi) out=$("$bin" version 2>/dev/null) ;;            # "v3.260.0"
@@ -52,6 +53,7 @@ go_env() {
 
 build_kube_apiserver() { build_kubernetes_cmd kube-apiserver "$@"; }
 build_kubectl() { build_kubernetes_cmd kubectl "$@"; }
+build_kube_controller_manager() { build_kubernetes_cmd kube-controller-manager "$@"; }
 
 # Builds k8s.io/kubernetes/cmd/<cmd> through a wrapper module (see shared notes/toolchain.md).
 build_kubernetes_cmd() {
@@ -144,7 +146,7 @@ if [ "${1:-}" = "--path" ]; then
   [ $# -eq 2 ] || die "usage: hack/tools.sh --path TOOL"
   ensure "$2"; exit 0
 fi
-tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kubectl pulumi helm)
+tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi helm)
 for t in "${tools[@]}"; do
   p=$(ensure "$t")
   echo "$(env_var_of "$t")=$p"
