@@ -8,7 +8,7 @@
 # For each tool, in order: the binary named by FLEETYARD_<TOOL> (KUBE_APISERVER, ETCD, PULUMI,
 # HELM, KUBECTL, KUBE_CONTROLLER_MANAGER); a binary on PATH that reports the pinned version; the versioned cache
 # ($FLEETYARD_CACHE, default ~/.cache/fleetyard/tools/<tool>-<version>/); otherwise it is built
-# there from the Go module proxy (see shared notes/toolchain.md). Builds hold a lock, so two runs
+# there from the Go module proxy (see docs/development.md). Builds hold a lock, so two runs
 # at once build once. Nothing is written inside the repository.
 set -euo pipefail
 
@@ -55,7 +55,7 @@ build_kube_apiserver() { build_kubernetes_cmd kube-apiserver "$@"; }
 build_kubectl() { build_kubernetes_cmd kubectl "$@"; }
 build_kube_controller_manager() { build_kubernetes_cmd kube-controller-manager "$@"; }
 
-# Builds k8s.io/kubernetes/cmd/<cmd> through a wrapper module (see shared notes/toolchain.md).
+# Builds k8s.io/kubernetes/cmd/<cmd> through a wrapper module (see docs/development.md).
 build_kubernetes_cmd() {
   local cmd="$1" src="$2" out="$3" v="$KUBERNETES_VERSION" minor modfile
   minor=$(echo "$v" | cut -d. -f2)
