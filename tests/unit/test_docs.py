@@ -96,6 +96,24 @@ def test_stale_names_the_files_that_drifted(tmp_path: pathlib.Path, rendered: di
     assert docsgen.stale(tmp_path, rendered) == [docsgen.CRD_REFERENCE]
 
 
+def _source(module: str) -> str:
+    return (ROOT / "operator" / "fleetyard" / module).read_text()
+
+
+def test_operations_guide_lists_every_setting() -> None:
+    text = (DOCS / "operations.md").read_text()
+    names = sorted(set(re.findall(r'"(FLEETYARD_[A-Z_]+)"', _source("settings.py"))))
+    assert names, "settings.py reads no FLEETYARD_* variable?"
+    assert [n for n in names if f"`{n}`" not in text] == [], "document these in docs/operations.md#settings"
+
+
+def test_operations_guide_lists_every_metric() -> None:
+    text = (DOCS / "operations.md").read_text()
+    series = sorted(set(re.findall(r'"(fleetyard_[a-z_]+)"', _source("metrics.py"))))
+    assert series, "metrics.py defines no fleetyard_* series?"
+    assert [s for s in series if f"`{s}`" not in text] == [], "document these in docs/operations.md#metrics"
+
+
 # What a clone does not have: the project's planning folder beside the repository.
 OUTSIDE = re.compile("|".join(map(re.escape, ("../" + "shared", "shared " + "notes", "notes/" + "toolchain.md",
                                                "seed/" + "clusters-api"))))
