@@ -268,7 +268,8 @@ def _schema_section(name: str, schema: Schema) -> str:
     if rules:
         out.append("Rules across fields:\n\n" + "\n".join(f"- {r}" for r in rules) + "\n")
     if schema.get("additionalProperties") is False:
-        out.append("Unknown fields are refused (`additionalProperties: false`).\n")
+        out.append("No fields besides these (`additionalProperties: false`): a request body with another "
+                   "field is refused, and responses carry none.\n")
     return "\n".join(out)
 
 
