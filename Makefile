@@ -40,5 +40,10 @@ crds: $(STAMP)
 check-crds: $(STAMP)
 	$(VENV)/bin/fleetyard crds --check
 
+# docs/rest-api.md, docs/openapi.json, docs/crd-reference.md from the code (docs/ exists: phony)
+.PHONY: docs
+docs: $(STAMP)
+	$(VENV)/bin/fleetyard docs
+
 clean:
 	rm -rf $(VENV) .fleetyard

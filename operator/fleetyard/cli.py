@@ -50,6 +50,21 @@ def _dev(args: argparse.Namespace) -> int:
     return up.print_env(state)
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from fleetyard import docsgen
+
+    out = pathlib.Path(args.out)
+    if args.check:
+        stale = docsgen.stale(out)
+        if stale:
+            print(f"docs in {out} differ from the code: {', '.join(stale)}; run `fleetyard docs`", file=sys.stderr)
+            return 1
+        return 0
+    for path in docsgen.write(out):
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fleetyard")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     crds.add_argument("--out", default="crds")
     crds.add_argument("--check", action="store_true", help="fail if the files differ from the models")
     crds.set_defaults(fn=_crds)
+    docs = sub.add_parser("docs", help="generate docs/rest-api.md, docs/openapi.json, docs/crd-reference.md")
+    docs.add_argument("--out", default="docs")
+    docs.add_argument("--check", action="store_true", help="fail if the files differ from the code")
+    docs.set_defaults(fn=_docs)
     dev = sub.add_parser("dev", help="the local environment")
     dev.add_argument("--state-dir", default=".fleetyard/dev")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)

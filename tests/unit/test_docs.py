@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from fleetyard import crdgen, docsgen
+from fleetyard import cli, crdgen, docsgen
 from fleetyard.rest import errors
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -94,6 +94,14 @@ def test_stale_names_the_files_that_drifted(tmp_path: pathlib.Path, rendered: di
     assert docsgen.stale(tmp_path, rendered) == []
     (tmp_path / docsgen.CRD_REFERENCE).write_text(rendered[docsgen.CRD_REFERENCE] + "edited by hand\n")
     assert docsgen.stale(tmp_path, rendered) == [docsgen.CRD_REFERENCE]
+
+
+def test_docs_command_writes_then_checks(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["docs", "--check", "--out", str(tmp_path)]) == 1
+    assert "run `fleetyard docs`" in capsys.readouterr().err
+    assert cli.main(["docs", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(docsgen.FILES)
+    assert cli.main(["docs", "--check", "--out", str(tmp_path)]) == 0
 
 
 def _source(module: str) -> str:
