@@ -31,6 +31,8 @@ OPERATOR_ENV = {
     "FLEETYARD_HEALTH_TIMEOUT": "5",
     "FLEETYARD_TOKEN_LIFETIME": "30",
     "FLEETYARD_TOKEN_REFRESH_BEFORE": "20",
+    # a replica killed by a test (crash recovery, failover) stops holding the peering claim this soon
+    "FLEETYARD_PEERING_LIFETIME": "10",
 }
 
 

@@ -1,4 +1,4 @@
-"""The `fleetyard` command: operator, api, crds, and the local environment (dev up/down/env)."""
+"""The `fleetyard` command: operator, webhooks, api, crds, webhook-rules, and the local environment (dev up/down/env)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,27 @@ def _operator(_: argparse.Namespace) -> int:
     from fleetyard import operator_app, settings
 
     operator_app.run(settings.Settings.from_env())
+    return 0
+
+
+def _webhooks(_: argparse.Namespace) -> int:
+    from fleetyard import settings, webhooks_app
+
+    webhooks_app.run(settings.Settings.from_env())
+    return 0
+
+
+def _webhook_rules(args: argparse.Namespace) -> int:
+    from fleetyard import webhooks_app
+
+    out = pathlib.Path(args.out)
+    if args.check:
+        if not out.exists() or out.read_text() != webhooks_app.render_rules():
+            print(f"{out} differs from the admission handlers; run `fleetyard webhook-rules`", file=sys.stderr)
+            return 1
+        return 0
+    out.write_text(webhooks_app.render_rules())
+    print(out)
     return 0
 
 
@@ -68,8 +89,14 @@ def _docs(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fleetyard")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("operator", help="run the Kopf operator (handlers, webhooks, /healthz, /metrics)").set_defaults(
+    sub.add_parser("operator", help="run the Kopf operator (reconcilers, /healthz, /metrics)").set_defaults(
         fn=_operator)
+    sub.add_parser("webhooks", help="serve the admission webhooks (every replica answers; no peering)").set_defaults(
+        fn=_webhooks)
+    rules = sub.add_parser("webhook-rules", help="generate the chart's webhook list from the admission handlers")
+    rules.add_argument("--out", default="charts/fleetyard/files/webhooks.yaml")
+    rules.add_argument("--check", action="store_true", help="fail if the file differs from the handlers")
+    rules.set_defaults(fn=_webhook_rules)
     sub.add_parser("api", help="serve the REST API (the seed's endpoints) on FLEETYARD_API_HOST:PORT").set_defaults(
         fn=_api)
     crds = sub.add_parser("crds", help="generate crds/*.yaml from the models")

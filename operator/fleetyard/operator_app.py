@@ -1,8 +1,9 @@
-"""The operator process behind `fleetyard operator`: Kopf with every handler, webhooks, health and metrics.
+"""The operator process behind `fleetyard operator`: Kopf with every reconcile handler, health and metrics.
 
 Called by `fleetyard.cli`. Builds a private Kopf registry from the controller modules, configures
-Kopf (progress in status, our finalizer name, the webhook server and its managed configurations,
-peering), starts the Prometheus endpoint and runs until stopped.
+Kopf (progress in status, our finalizer name, peering: one replica acts, the others stand by),
+starts the Prometheus endpoint and runs until stopped. Admission is not served here but by
+`fleetyard webhooks` (`webhooks_app`), its own Deployment.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ import kopf
 import prometheus_client
 
 from fleetyard import catalog, settings as settings_mod
-from fleetyard.controllers import (admission, connection, health, identity, infra_reconciler, infrastructure,
-                                  operation)
+from fleetyard.controllers import connection, health, identity, infra_reconciler, infrastructure, operation
 from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
-WEBHOOK_CONFIGURATION = "fleetyard.io"
 
 
 def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
@@ -31,7 +30,6 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     infrastructure.register(registry, cfg)
     operation.register(registry, cfg)
     health.register(registry, cfg)
-    admission.register(registry)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -63,11 +61,7 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, cfg: settings_mod.Setti
     settings.peering.standalone = cfg.standalone
     settings.watching.server_timeout = 300
     settings.execution.max_workers = 32  # sync handlers and timers of every object share this pool
-    settings.admission.server = kopf.WebhookServer(
-        addr=cfg.listen_address if cfg.webhook_host in ("127.0.0.1", "localhost") else "0.0.0.0",
-        port=cfg.webhook_port, host=cfg.webhook_host,
-        certfile=cfg.webhook_cert, pkeyfile=cfg.webhook_key, cafile=cfg.webhook_ca)
-    settings.admission.managed = WEBHOOK_CONFIGURATION
+    settings.peering.lifetime = int(cfg.peering_lifetime)
 
 
 def run(cfg: settings_mod.Settings) -> None:

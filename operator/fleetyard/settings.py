@@ -18,6 +18,13 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name}={raw!r} is not a number") from None
 
 
+def _names(raw: str | None) -> frozenset[str] | None:
+    """A comma-separated list; None when the variable is unset."""
+    if raw is None:
+        return None
+    return frozenset(n.strip() for n in raw.split(",") if n.strip())
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     connection_verify_interval: float = 600.0
@@ -26,12 +33,13 @@ class Settings:
     listen_address: str = "127.0.0.1"
     health_port: int = 8080
     metrics_port: int = 9090
-    webhook_host: str = "127.0.0.1"
+    # `fleetyard webhooks`: the admission server's port and serving certificate files.
     webhook_port: int = 9443
     webhook_cert: str | None = None
     webhook_key: str | None = None
-    webhook_ca: str | None = None
     peering_name: str = "fleetyard"
+    # a standby replica takes over once the active one's peering claim is this old (seconds)
+    peering_lifetime: float = 60.0
     standalone: bool = False
     # Kopf peering: the replica with the highest priority acts, the others stand by; equal
     # priorities would make all of them pause, so each replica picks its own unless told.
@@ -64,6 +72,9 @@ class Settings:
     api_token_cache_ttl: float = 10.0
     api_access_cache_ttl: float = 5.0
     api_write_wait: float = 10.0
+    # user-extra keys the API forwards when it impersonates a caller (the chart's ClusterRole grants
+    # `impersonate` on exactly these `userextras/<key>`); None forwards all
+    api_impersonate_extras: frozenset[str] | None = None
 
     @property
     def stale_after(self) -> float:
@@ -81,12 +92,11 @@ class Settings:
             listen_address=env.get("FLEETYARD_LISTEN_ADDRESS", d.listen_address),
             health_port=int(_float(env, "FLEETYARD_HEALTH_PORT", d.health_port)),
             metrics_port=int(_float(env, "FLEETYARD_METRICS_PORT", d.metrics_port)),
-            webhook_host=env.get("FLEETYARD_WEBHOOK_HOST", d.webhook_host),
             webhook_port=int(_float(env, "FLEETYARD_WEBHOOK_PORT", d.webhook_port)),
             webhook_cert=env.get("FLEETYARD_WEBHOOK_CERT") or None,
             webhook_key=env.get("FLEETYARD_WEBHOOK_KEY") or None,
-            webhook_ca=env.get("FLEETYARD_WEBHOOK_CA") or None,
             peering_name=env.get("FLEETYARD_PEERING", d.peering_name),
+            peering_lifetime=_float(env, "FLEETYARD_PEERING_LIFETIME", d.peering_lifetime),
             standalone=env.get("FLEETYARD_STANDALONE", "") in ("1", "true", "yes"),
             priority=int(_float(env, "FLEETYARD_PRIORITY", d.priority)),
             instance=env.get("FLEETYARD_INSTANCE") or d.instance,
@@ -112,4 +122,5 @@ class Settings:
             api_token_cache_ttl=_float(env, "FLEETYARD_API_TOKEN_CACHE_TTL", d.api_token_cache_ttl),
             api_access_cache_ttl=_float(env, "FLEETYARD_API_ACCESS_CACHE_TTL", d.api_access_cache_ttl),
             api_write_wait=_float(env, "FLEETYARD_API_WRITE_WAIT", d.api_write_wait),
+            api_impersonate_extras=_names(env.get("FLEETYARD_API_IMPERSONATE_EXTRAS")),
         )

@@ -5,10 +5,12 @@ Used by `fleetyard dev up` and by the pytest session fixtures (one environment p
 Start order: control plane, workload cluster (`workload_cluster.WorkloadCluster`, unless
 `workload=False`: the API server every fake EKS cluster points at; its token webhook checks EKS
 tokens against moto's STS, looked up at each review, for the clusters in the fake plugin's state
-file), moto, CRDs and `config/rbac/roles.yaml` (fleetyard's ClusterRoles and the `fleetyard-api`
-ServiceAccount), operator, API server (`api_process`: admin kubeconfig, moto's AWS settings,
-`api_env` on top; it does not need the operator to start); stop runs the other way round, and a
-failed start stops whatever had started. The workload cluster starts before moto because moto's
+file), moto, the Helm chart's CRDs, RBAC, ServiceAccounts, peering object and webhook
+configurations (`chart`), the admission webhook server, operator, API server (`api_process`: moto's
+AWS settings, `api_env` on top; it does not need the operator to start). The three fleetyard
+processes run as their chart ServiceAccounts (a TokenRequest token each), so a permission the
+chart forgets fails the tests. Stop runs the other way round, and a failed start stops whatever had
+started. The workload cluster starts before moto because moto's
 server (`moto_main`) and the operator (with the Pulumi plugin it runs) both get
 `FLEETYARD_FAKE_EKS_ENDPOINT` / `FLEETYARD_FAKE_EKS_CA_DATA`, so EKS's DescribeCluster and the stack
 outputs agree on them.
@@ -21,24 +23,21 @@ import time
 from typing import Any
 
 import kubernetes
-import yaml
 
-from fleetyard import crdgen
-from fleetyard.devenv import api_process, controlplane, moto_server, operator_process, processes, provisioning
-from fleetyard.devenv import tools, workload_cluster
+from fleetyard.devenv import api_process, chart, controlplane, moto_server, operator_process, processes, provisioning
+from fleetyard.devenv import webhooks_process, workload_cluster
 from fleetyard.kube import apply as kube_apply
 from fleetyard.kube import client as kube_client
 from fleetyard.models import kinds
 
-PEERING = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "fleetyard"}}
 # = provisioning.operator_env()'s FLEETYARD_FAKE_AWS_STATE (without building the Pulumi CLI to learn it)
 FAKE_AWS_STATE = "fake-aws-state.json"
-RBAC_ROLES = pathlib.Path("config", "rbac", "roles.yaml")
 
 
 def rbac_docs() -> list[dict[str, Any]]:
-    """The documents of `config/rbac/roles.yaml` (ClusterRoles, the API server's ServiceAccount)."""
-    return [d for d in yaml.safe_load_all((tools.repo_root() / RBAC_ROLES).read_text()) if d]
+    """The chart's ClusterRoles, bindings and ServiceAccounts (default values), with their namespace."""
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": chart.NAMESPACE}},
+            *chart.rbac(chart.render())]
 
 
 class Environment:
@@ -57,6 +56,9 @@ class Environment:
                 access_groups=workload_cluster.plugin_access_groups(state_dir / FAKE_AWS_STATE))
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
+        self.webhooks: processes.ManagedProcess | None = None
+        self.webhooks_url: str | None = None
+        self.chart_docs: list[dict[str, Any]] = []
         self.operator_settings: dict[str, str] = {}
         self.api_env = dict(api_env or {})
         self.api_server: processes.ManagedProcess | None = None  # `fleetyard api`, the REST API
@@ -95,7 +97,8 @@ class Environment:
                 self.workload.start()
                 self.moto.server_env.update(self.workload.env())
             self.moto.start()
-            self.install_crds()
+            self.install_chart()
+            self.start_webhooks()
             provisioning.prepare(self.state_dir, self.api)
             if with_operator:
                 self.start_operator()
@@ -105,19 +108,43 @@ class Environment:
             self.stop()
             raise
 
-    def install_crds(self) -> None:
-        docs = crdgen.all_crds()
-        kube_apply.apply(self.api, docs)
-        kube_apply.wait_crds_established(self.api, [d["metadata"]["name"] for d in docs])
-        kube_apply.apply(self.api, [PEERING])
-        kube_apply.apply(self.api, rbac_docs())
+    def install_chart(self) -> None:
+        """The chart's CRDs, RBAC, ServiceAccounts and peering object (`chart`); the webhook
+        configurations follow in `start_webhooks`, once their server answers."""
+        kube_apply.ensure_namespace(self.api, chart.NAMESPACE)
+        self.chart_docs = chart.render()
+        crds = [d for d in self.chart_docs if d["kind"] == "CustomResourceDefinition"]
+        kube_apply.apply(self.api, crds)
+        kube_apply.wait_crds_established(self.api, [d["metadata"]["name"] for d in crds])
+        kube_apply.apply(self.api, [d for d in chart.for_test_bed(self.chart_docs, "", b"")
+                                    if d["kind"] not in chart.WEBHOOK_KINDS and d["kind"] != "CustomResourceDefinition"])
+
+    def kubeconfig_of(self, component: str) -> pathlib.Path:
+        """A kubeconfig for the chart ServiceAccount of `component` (operator, webhooks, api)."""
+        return chart.service_account_kubeconfig(
+            self.api, self.control_plane.server, self.control_plane.ca_file, chart.NAMESPACE,
+            chart.component_account(component), self.state_dir / "identities" / f"{component}.kubeconfig")
+
+    def start_webhooks(self, timeout: float = 60) -> None:
+        """The admission server as its ServiceAccount, then the chart's webhook configurations pointed
+        at it; returns once a dry-run create comes back stamped."""
+        self.webhooks, self.webhooks_url = webhooks_process.start(
+            self.state_dir, self.kubeconfig_of("webhooks"), self.control_plane.ca_file,
+            self.control_plane.ca_key_file, {"FLEETYARD_LOG_FORMAT": "json"}, timeout)
+        kube_apply.apply(self.api, [d for d in chart.for_test_bed(self.chart_docs, self.webhooks_url,
+                                                                  self.control_plane.ca_file.read_bytes())
+                                    if d["kind"] in chart.WEBHOOK_KINDS])
+        self.wait_for_webhooks(timeout)
+
+    def stop_webhooks(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
 
     def start_operator(self, timeout: float = 60) -> None:
         self.operator, self.operator_settings = operator_process.start(
-            self.state_dir, self.kubeconfig, self.control_plane.ca_file, self.control_plane.ca_key_file,
-            self.aws_env(), {**provisioning.operator_env(self.state_dir), **self.workload_env(),
-                             **self.operator_env}, timeout)
-        self.wait_for_webhooks(timeout)
+            self.state_dir, self.kubeconfig_of("operator"), self.aws_env(),
+            {**provisioning.operator_env(self.state_dir), **self.workload_env(), **self.operator_env}, timeout)
 
     def stop_operator(self) -> None:
         if self.operator is not None:
@@ -125,8 +152,8 @@ class Environment:
             self.operator = None
 
     def start_api(self, timeout: float = 60) -> None:
-        self.api_server, self._api_url = api_process.start(self.state_dir, self.kubeconfig, self.aws_env(),
-                                                           self.api_env, timeout)
+        self.api_server, self._api_url = api_process.start(self.state_dir, self.kubeconfig_of("api"),
+                                                           self.aws_env(), self.api_env, timeout)
 
     def stop_api(self) -> None:
         if self.api_server is not None:
@@ -142,8 +169,8 @@ class Environment:
                                  "metadata": {"name": "webhook-probe"}, "spec": {"displayName": "probe"}}
         deadline = time.monotonic() + timeout
         while True:
-            if self.operator is not None and not self.operator.alive():
-                raise self.operator.failure("exited while waiting for its webhooks")
+            if self.webhooks is not None and not self.webhooks.alive():
+                raise self.webhooks.failure("exited while waiting for its webhooks")
             try:
                 out = api.create_namespaced_custom_object(kinds.GROUP, kinds.VERSION, "default", "teams", probe,
                                                           dry_run="All")
@@ -152,12 +179,13 @@ class Environment:
             except kubernetes.client.ApiException:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError("the operator's admission webhooks did not start answering")
+                raise TimeoutError("fleetyard's admission webhooks did not start answering")
             time.sleep(0.3)
 
     def stop(self) -> None:
         self.stop_api()
         self.stop_operator()
+        self.stop_webhooks()
         for service in (self.moto, self.workload, self.control_plane):
             if service is not None:
                 service.stop()

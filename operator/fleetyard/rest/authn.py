@@ -37,8 +37,11 @@ class Caller:
 
 
 class Authenticator:
-    def __init__(self, api: aclient.ApiClient, ttl: float) -> None:
+    def __init__(self, api: aclient.ApiClient, ttl: float, extras: frozenset[str] | None = None) -> None:
+        """`extras`: the user-extra keys kept from a TokenReview (None: all). The API may impersonate only
+        those (its RBAC lists each), so SubjectAccessReviews ask about the same identity the writes carry."""
         self._api = aclient.AuthenticationV1Api(api)
+        self._extras = extras
         self._cache: ttl_cache.TtlCache[Caller | None] = ttl_cache.TtlCache(ttl)
 
     async def caller(self, authorization: str | None) -> Caller:
@@ -63,5 +66,6 @@ class Authenticator:
         if status is None or not status.authenticated or status.user is None:
             return None
         user = status.user
-        extra = tuple(sorted((k, tuple(v)) for k, v in (user.extra or {}).items()))
+        extra = tuple(sorted((k, tuple(v)) for k, v in (user.extra or {}).items()
+                             if self._extras is None or k in self._extras))
         return Caller(user.username or "", user.uid, tuple(user.groups or ()), extra)

@@ -3,6 +3,7 @@
 Used for the REST API's reads (writes go to the apiserver as the caller, see
 `fleetyard.kube.impersonation`). Answers are cached per (caller, verb, resource, namespace,
 name) for `api_access_cache_ttl` seconds, so a revoked RoleBinding takes at most that long.
+A resource may name a subresource as `kubectl auth can-i` does (`provisionedclusters/kubeconfig`).
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ class Authorizer:
 
     async def _review(self, caller: authn.Caller, verb: str, group: str, resource: str, namespace: str,
                       name: str | None) -> bool:
+        resource, _, subresource = resource.partition("/")
         review = aclient.V1SubjectAccessReview(spec=aclient.V1SubjectAccessReviewSpec(
             user=caller.username, uid=caller.uid, groups=list(caller.groups),
             extra={k: list(v) for k, v in caller.extra} or None,
             resource_attributes=aclient.V1ResourceAttributes(
-                verb=verb, group=group, resource=resource, namespace=namespace, name=name)))
+                verb=verb, group=group, resource=resource, subresource=subresource or None,
+                namespace=namespace, name=name)))
         try:
             out = await self._api.create_subject_access_review(review)
         except aclient.ApiException as exc:

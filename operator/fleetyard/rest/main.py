@@ -35,7 +35,7 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
         tasks = [asyncio.create_task(w.run(), name=f"informer-{w.kind.plural}") for w in watchers]
         app.state.informers = watchers
         app.state.services = deps.Services(
-            settings, cache, authn.Authenticator(api, settings.api_token_cache_ttl),
+            settings, cache, authn.Authenticator(api, settings.api_token_cache_ttl, settings.api_impersonate_extras),
             authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait))
         try:
             yield

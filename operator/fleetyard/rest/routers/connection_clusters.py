@@ -1,7 +1,8 @@
 """/infra/connections/{connection}/clusters: a Connection's ProvisionedClusters; create, update,
 provision, destroy; health, kubeconfig and metrics of one.
 
-Reads need RBAC on provisionedclusters (kubeconfig: `get` on the cluster's kubeconfig Secret);
+Reads need RBAC on provisionedclusters (kubeconfig: `get` on `provisionedclusters/kubeconfig` of that
+cluster, which only fleetyard-admin has: nobody needs to read Secrets for it);
 writes go to the apiserver as the caller.
 """
 
@@ -103,8 +104,7 @@ async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
 @router.get("/{cluster}/kubeconfig", response_model=api.Kubeconfig, summary="Get provisioned cluster kubeconfig",
             responses=common.error_responses(403, 404, 409, 502))
 async def get_cluster_kubeconfig(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> dict[str, Any]:
-    secret = (cluster.status.get("kubeconfigSecretRef") or {}).get("name") or f"{cluster.name}-kubeconfig"
-    await ctx.svc.authorizer.require(ctx.caller, "get", "secrets", ctx.org, secret, group="")
+    await ctx.svc.authorizer.require(ctx.caller, "get", "provisionedclusters/kubeconfig", ctx.org, cluster.name)
     return await _from_cloud(cluster_access.kubeconfig, cluster.obj, deps.owning_connection(ctx, cluster).obj)
 
 
