@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     dev_sub.add_parser("down", help="stop what `dev up --detach` started")
     dev_sub.add_parser("env", help="print export lines for KUBECONFIG and the AWS endpoint")
     dev.set_defaults(fn=_dev)
+    from fleetyard import onboarding  # `fleetyard connection template|manifest`
+
+    onboarding.register(sub)
     args = parser.parse_args(argv)
     return int(args.fn(args))
 
