@@ -21,6 +21,7 @@ def test_pulumi_cli_version_equals_the_python_sdk_pin() -> None:
 
 @pytest.mark.parametrize("tool,argv,expected", [
     ("kube-apiserver", ["--version"], "Kubernetes v1."),
+    ("kube-controller-manager", ["--version"], "Kubernetes v1."),
     ("kubectl", ["version", "--client"], "Client Version: v1."),
     ("etcd", ["--version"], "etcd Version: 3."),
     ("helm", ["version", "--short"], "v3."),

@@ -1,17 +1,24 @@
-"""A real Kubernetes API server on loopback: etcd plus kube-apiserver, envtest-style.
+"""A real Kubernetes control plane on loopback: etcd, kube-apiserver and kube-controller-manager.
 
 `ControlPlane` generates a PKI, starts etcd and kube-apiserver on free 127.0.0.1 ports with the
 flags controller-runtime's envtest uses (RBAC on, admission webhooks on, no ServiceAccount
-admission), waits for `/readyz`, and writes an admin kubeconfig (client certificate in
-`system:masters`) plus, on demand, kubeconfigs for arbitrary users and groups. There is no
-controller-manager or kubelet: pods never run, and nothing garbage-collects or finalizes
-namespaces. `fleetyard dev up` and the integration/e2e fixtures use it; several can run at once
-in different state directories.
+admission), waits for `/readyz`, then starts kube-controller-manager (unless
+`controller_manager=False`) and waits until its `/healthz` shows its controllers started. So owner
+references are garbage-collected, deleted namespaces are emptied and go away (after the namespace
+controller's fixed 5 s delay), every namespace gets its `default` ServiceAccount and
+`kube-root-ca.crt` ConfigMap, aggregated ClusterRoles (the built-in `view`/`edit`/`admin`) are
+filled, and approved CSRs are signed by the control plane's CA, as in a real cluster. The garbage
+collector notices kinds added later (CRDs) at its next discovery pass, within 30 s. There is no
+kubelet or scheduler: Pods never run. It writes an admin kubeconfig (client certificate in
+`system:masters`) plus, on demand, kubeconfigs for arbitrary users and groups. `fleetyard dev up`
+and the integration/e2e fixtures use it; several can run at once in different state directories.
 
-State directory layout: `pki/` (CA, serving, admin and service-account keys), `etcd-data/`,
-`apiserver-certs/` (the `--cert-dir`), `etcd.log`, `kube-apiserver.log`, `kubeconfig`, and
-`users/` (kubeconfigs from `user_kubeconfig`). `extra_args` adds kube-apiserver flags (the workload
-cluster's token webhook, see `workload_cluster`).
+State directory layout: `pki/` (CA, serving, admin, controller-manager and service-account keys),
+`etcd-data/`, `apiserver-certs/` (the `--cert-dir`), `etcd.log`, `kube-apiserver.log`,
+`kube-controller-manager.log`, `kubeconfig`, `controller-manager.kubeconfig`, `flexvolume/`
+(kube-controller-manager's plugin probe dir, empty) and `users/` (kubeconfigs from
+`user_kubeconfig`). `extra_args` adds kube-apiserver flags (the workload cluster's token webhook,
+see `workload_cluster`).
 """
 
 from __future__ import annotations
@@ -35,10 +42,19 @@ ADMIN_USER = "fleetyard-admin"
 ADMIN_GROUPS = ("system:masters",)
 DEFAULT_CONTEXT = "fleetyard-dev"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+CONTROLLER_MANAGER_USER = "system:kube-controller-manager"  # bound by the bootstrap RBAC policy
+# Every on-by-default controller; the cloud ones and node-ipam skip themselves (no cloud provider,
+# no --allocate-node-cidrs). Nothing in the management cluster has Nodes or Pods, so the node
+# controllers have nothing to act on.
+CONTROLLERS = "*"
+# Controllers whose /healthz entry says they were built and started; waited for before `start`
+# returns (all entries appear at once, after every controller is built).
+AWAITED_CONTROLLERS = ("garbage-collector-controller", "namespace-controller")
 
 
 class ControlPlane(processes.Service):
-    """etcd + kube-apiserver rooted in one state directory; see the module docstring."""
+    """etcd + kube-apiserver (+ kube-controller-manager) in one state directory; see the module
+    docstring."""
 
     def __init__(
         self,
@@ -48,19 +64,25 @@ class ControlPlane(processes.Service):
         *,
         context_name: str = DEFAULT_CONTEXT,
         extra_args: Sequence[str] = (),
+        controller_manager: bool = True,
+        kube_controller_manager: pathlib.Path | None = None,
     ) -> None:
         """Binaries left as None are found (or built) by `hack/tools.sh` when `start` runs;
-        `extra_args` are appended to kube-apiserver's flags (a repeated flag wins over ours)."""
+        `extra_args` are appended to kube-apiserver's flags (a repeated flag wins over ours);
+        `controller_manager=False` runs no kube-controller-manager (nothing is garbage-collected)."""
         self.state_dir = pathlib.Path(state_dir).resolve()
         self.context_name = context_name
         self.extra_args = list(extra_args)
+        self.controller_manager = controller_manager
         self._etcd_bin = pathlib.Path(etcd) if etcd is not None else None
         self._apiserver_bin = pathlib.Path(kube_apiserver) if kube_apiserver is not None else None
+        self._kcm_bin = pathlib.Path(kube_controller_manager) if kube_controller_manager else None
         self._pki = self.state_dir / "pki"
         self._ca: certs.CertKey | None = None
         self._port: int | None = None
         self._etcd: processes.ManagedProcess | None = None
         self._apiserver: processes.ManagedProcess | None = None
+        self._controller_manager: processes.ManagedProcess | None = None
 
     @property
     def server(self) -> str:
@@ -82,15 +104,17 @@ class ControlPlane(processes.Service):
 
     @property
     def started_processes(self) -> tuple[processes.ManagedProcess, ...]:
-        """The processes this control plane started, etcd first."""
-        return tuple(p for p in (self._etcd, self._apiserver) if p is not None)
+        """The processes this control plane started, in start order (etcd first)."""
+        started = (self._etcd, self._apiserver, self._controller_manager)
+        return tuple(p for p in started if p is not None)
 
     def running(self) -> bool:
         started = self.started_processes
         return bool(started) and all(p.alive() for p in started)
 
     def start(self, timeout: float = 90) -> None:
-        """Start etcd then kube-apiserver and wait until the API server is ready.
+        """Start etcd, kube-apiserver, then kube-controller-manager, each once the one before is
+        ready; return when the controller manager runs its controllers.
 
         On failure everything started so far is stopped and the error carries the log tail.
         """
@@ -99,28 +123,37 @@ class ControlPlane(processes.Service):
         deadline = time.monotonic() + timeout
         etcd_bin = self._etcd_bin or tools.tool_path("etcd")
         apiserver_bin = self._apiserver_bin or tools.tool_path("kube-apiserver")
-        self._etcd = self._apiserver = None
+        kcm_bin = None
+        if self.controller_manager:
+            kcm_bin = self._kcm_bin or tools.tool_path("kube-controller-manager")
+        self._etcd = self._apiserver = self._controller_manager = None
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._write_pki()
         try:
             etcd_url = self._start_etcd(etcd_bin, deadline)
             self._start_apiserver(apiserver_bin, etcd_url, deadline)
+            self._write_kubeconfig(
+                self.kubeconfig, ADMIN_USER, self._pki / "admin.crt", self._pki / "admin.key"
+            )
+            if kcm_bin is not None:
+                self._start_controller_manager(kcm_bin, deadline)
         except BaseException:
             self.stop()
             raise
-        self._write_kubeconfig(
-            self.kubeconfig, ADMIN_USER, self._pki / "admin.crt", self._pki / "admin.key"
-        )
 
     def stop(self) -> None:
-        """Stop the API server, then etcd: exactly the processes `start` launched."""
+        """Stop the controller manager, the API server, then etcd: exactly what `start` launched."""
         self._port = None
         try:
-            if self._apiserver is not None:
-                self._apiserver.stop()
+            if self._controller_manager is not None:
+                self._controller_manager.stop()
         finally:
-            if self._etcd is not None:
-                self._etcd.stop()
+            try:
+                if self._apiserver is not None:
+                    self._apiserver.stop()
+            finally:
+                if self._etcd is not None:
+                    self._etcd.stop()
 
     def user_kubeconfig(self, username: str, groups: list[str]) -> pathlib.Path:
         """Write a kubeconfig authenticating as `username` in `groups` (a client certificate)."""
@@ -140,6 +173,10 @@ class ControlPlane(processes.Service):
         certs.write_cert_key(
             self._pki, "admin", certs.client_cert(self._ca, ADMIN_USER, ADMIN_GROUPS)
         )
+        certs.write_cert_key(
+            self._pki, "controller-manager", certs.client_cert(self._ca, CONTROLLER_MANAGER_USER)
+        )
+        certs.write_cert_key(self._pki, "controller-manager-serving", certs.serving_cert(self._ca))
         sa_private, sa_public = certs.service_account_key_pair()
         certs.write_pem(self._pki / "sa.key", sa_private, private=True)
         certs.write_pem(self._pki / "sa.pub", sa_public, private=False)
@@ -220,6 +257,64 @@ class ControlPlane(processes.Service):
 
         self._apiserver.wait_ready(ready, _remaining(deadline), "ready (/readyz)", interval=0.2)
         self._port = port
+
+    def _start_controller_manager(self, binary: pathlib.Path, deadline: float) -> None:
+        port = processes.free_port()
+        kubeconfig = self._write_kubeconfig(
+            self.state_dir / "controller-manager.kubeconfig", CONTROLLER_MANAGER_USER,
+            self._pki / "controller-manager.crt", self._pki / "controller-manager.key",
+        )
+        self._controller_manager = processes.ManagedProcess(
+            "kube-controller-manager",
+            [
+                binary,
+                f"--kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--tls-cert-file={self._pki / 'controller-manager-serving.crt'}",
+                f"--tls-private-key-file={self._pki / 'controller-manager-serving.key'}",
+                "--leader-elect=false",
+                f"--controllers={CONTROLLERS}",
+                # each controller as its own ServiceAccount bound to its bootstrap
+                # `system:controller:*` role, as kubeadm runs it (RBAC applies to them here too)
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={self._pki / 'sa.key'}",
+                f"--root-ca-file={self.ca_file}",
+                f"--cluster-signing-cert-file={self.ca_file}",
+                f"--cluster-signing-key-file={self.ca_key_file}",
+                # the default 20 qps throttles the ~120 requests that create the controllers'
+                # ServiceAccounts and tokens at start (4 s instead of 1 s); this is loopback
+                "--kube-api-qps=200",
+                "--kube-api-burst=400",
+                # a terminating namespace is re-examined at least this often (it is also retried
+                # on each change; the controller waits a fixed 5 s before the first pass)
+                "--namespace-sync-period=10s",
+                # volume controllers probe (and create) this directory; default /usr/libexec/...
+                f"--flex-volume-plugin-dir={self.state_dir / 'flexvolume'}",
+            ],
+            log_dir=self.state_dir,
+        )
+        self._controller_manager.start()
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+
+        def running_controllers() -> bool:
+            # /healthz is always allowed without credentials; it answers ok from the first moment
+            # and gains one entry per controller once all of them are built and started
+            conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
+            try:
+                conn.request("GET", "/healthz?verbose")
+                response = conn.getresponse()
+                body = response.read().decode(errors="replace")
+            finally:
+                conn.close()
+            return response.status == 200 and all(
+                f"[+]{name} ok" in body for name in AWAITED_CONTROLLERS
+            )
+
+        self._controller_manager.wait_ready(
+            running_controllers, _remaining(deadline), "running its controllers (/healthz)",
+            interval=0.1,
+        )
 
     def _write_kubeconfig(
         self,

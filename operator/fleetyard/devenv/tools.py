@@ -1,4 +1,5 @@
-"""Locates the Go-built test-bed binaries (etcd, kube-apiserver, pulumi, helm).
+"""Locates the Go-built test-bed binaries (etcd, kube-apiserver, kube-controller-manager, kubectl,
+pulumi, helm).
 
 `tool_path` delegates to `hack/tools.sh --path NAME`, which honours the FLEETYARD_<TOOL> env
 vars, PATH and the versioned cache, and builds a missing tool (minutes, under a lock). The

@@ -15,7 +15,9 @@ test bed share this one API server.
 `grant_cluster_admin(username)` is the stand-in for an EKS access entry with
 AmazonEKSClusterAdminPolicy: a ClusterRoleBinding to `cluster-admin`. Tests create Nodes and Pods
 through `admin_kubeconfig` (alias `admin`; a client certificate in `system:masters`) or
-`admin_api`; nothing runs them.
+`admin_api`; nothing runs them. It runs no kube-controller-manager: its node lifecycle controller
+would turn those kubelet-less Nodes `Ready=Unknown` (tainted unreachable) 50 s after the test set
+them Ready, and nothing of fleetyard's needs garbage collection there.
 
 A token is accepted for the cluster names given as `cluster_names` (a set, or a callable read at
 each review such as `plugin_cluster_names(state_file)`: the clusters the fake plugin created)
@@ -93,6 +95,7 @@ class WorkloadCluster(processes.Service):
         webhook_config = self.state_dir / "authenticator" / "webhook.kubeconfig"
         self.control_plane = controlplane.ControlPlane(
             self.state_dir / "control-plane", etcd, kube_apiserver, context_name=CONTEXT,
+            controller_manager=False,
             extra_args=[f"--authentication-token-webhook-config-file={webhook_config}",
                         f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL}",
                         "--authentication-token-webhook-version=v1"])
