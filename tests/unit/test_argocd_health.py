@@ -318,3 +318,46 @@ def test_argo_cd_helm_values_hold_exactly_the_lua_files() -> None:
     values = load_yaml(ARGOCD / "argo-cd-values.yaml")
     assert _health_keys(values["configs"]["cm"]) == _scripts(), \
         "argocd/argo-cd-values.yaml drifted from the health.lua files"
+
+
+# --- the Applications name what the repository has
+
+
+def _keys(tree: dict[str, Any], prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    for key, value in tree.items():
+        out.add(prefix + key)
+        if isinstance(value, dict) and value:
+            out |= _keys(value, f"{prefix}{key}.")
+    return out
+
+
+def test_chart_application_points_at_the_chart_with_known_values() -> None:
+    app = load_yaml(ARGOCD / "applications" / "fleetyard.yaml")
+    assert app["kind"] == "Application"
+    source = app["spec"]["source"]
+    assert (ROOT / source["path"] / "Chart.yaml").is_file(), f"{source['path']} is not a chart"
+    assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    chart_values = load_yaml(ROOT / source["path"] / "values.yaml")
+    unknown = _keys(source["helm"]["valuesObject"]) - _keys(chart_values)
+    assert not unknown, f"valuesObject sets values the chart does not have: {sorted(unknown)}"
+
+
+def test_examples_applicationset_makes_one_application_per_organization() -> None:
+    appset = load_yaml(ARGOCD / "applications" / "examples.yaml")
+    assert appset["kind"] == "ApplicationSet"
+    (generator,) = appset["spec"]["generators"]
+    (pattern,) = [d["path"] for d in generator["git"]["directories"]]
+    folders = sorted(p for p in ROOT.glob(pattern) if p.is_dir())
+    assert folders, f"{pattern} matches no folder"
+    spec = appset["spec"]["template"]["spec"]
+    assert spec["source"]["path"] == "{{.path.path}}" and spec["destination"]["namespace"] == "{{.path.basename}}"
+    assert spec["source"]["directory"]["recurse"] is True
+    assert "SkipDryRunOnMissingResource=true" in spec["syncPolicy"]["syncOptions"]
+    for folder in folders:
+        docs = [(path, doc) for path in sorted(folder.rglob("*.yaml"))
+                for doc in yaml.load_all(path.read_text(), Loader=_KubeLoader) if doc]  # noqa: S506
+        assert {"Connection", "Network", "ProvisionedCluster"} <= {doc["kind"] for _, doc in docs}, folder
+        for path, doc in docs:
+            # the folder is the namespace: a manifest naming one would land elsewhere
+            assert "namespace" not in doc["metadata"], f"{path.relative_to(ROOT)} names a namespace"
