@@ -340,8 +340,13 @@ def test_chart_application_points_at_the_chart_with_known_values() -> None:
     source = app["spec"]["source"]
     assert (ROOT / source["path"] / "Chart.yaml").is_file(), f"{source['path']} is not a chart"
     assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"]
-    chart_values = load_yaml(ROOT / source["path"] / "values.yaml")
-    unknown = _keys(source["helm"]["valuesObject"]) - _keys(chart_values)
+    chart = ROOT / source["path"]
+    known = _keys(load_yaml(chart / "values.yaml"))
+    for values_file in source["helm"].get("valueFiles", []):
+        assert (chart / values_file).is_file(), f"valueFiles: {values_file} is not in {source['path']}"
+        unknown = _keys(load_yaml(chart / values_file)) - known
+        assert not unknown, f"{values_file} sets values the chart does not have: {sorted(unknown)}"
+    unknown = _keys(source["helm"]["valuesObject"]) - known
     assert not unknown, f"valuesObject sets values the chart does not have: {sorted(unknown)}"
 
 
