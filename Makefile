@@ -36,9 +36,11 @@ unit: $(STAMP)
 
 crds: $(STAMP)
 	$(VENV)/bin/fleetyard crds
+	$(VENV)/bin/fleetyard webhook-rules
 
 check-crds: $(STAMP)
 	$(VENV)/bin/fleetyard crds --check
+	$(VENV)/bin/fleetyard webhook-rules --check
 
 # docs/rest-api.md, docs/openapi.json, docs/crd-reference.md from the code (docs/ exists: phony)
 .PHONY: docs
