@@ -28,9 +28,10 @@ def _client(aws_env: dict[str, str], service: str) -> object:
 
 
 def deploy_connection_stack(aws_env: dict[str, str], principal_arn: str, external_id: str, role_name: str,
-                            template: str | None = None, timeout: float = 30) -> ConnectionRole:
+                            template: str | None = None, timeout: float = 30,
+                            stack_name: str | None = None) -> ConnectionRole:
     cfn = _client(aws_env, "cloudformation")
-    stack_name = f"fleetyard-connection-{role_name}".lower()
+    stack_name = stack_name or f"fleetyard-connection-{role_name}".lower()
     stack_arn = cfn.create_stack(  # type: ignore[attr-defined]
         StackName=stack_name, TemplateBody=template or connection_template.body(), Capabilities=["CAPABILITY_NAMED_IAM"],
         Parameters=[{"ParameterKey": "FleetyardPrincipalArn", "ParameterValue": principal_arn},

@@ -26,21 +26,30 @@ With `FLEETYARD_FAKE_EKS_ENDPOINT` and `FLEETYARD_FAKE_EKS_CA_DATA` in the serve
 (`fleetyard.devenv.workload_cluster`), every EKS cluster created from then on has that `endpoint`
 and `certificateAuthority.data` instead of moto's made-up host and random text, so DescribeCluster
 agrees with what the fake `aws` Pulumi plugin reports.
+
+CloudFormation stack ids are derived from account, region and stack name (a version-5 UUID; the
+n-th stack of the same name gets its own) instead of a random UUID, so a manifest can name the
+stack it expects: examples/ carry the stack ARNs `fleetyard.devenv.samples` deploys them as.
 """
 
 from __future__ import annotations
 
+import collections
 import os
+import threading
 import urllib.parse
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.awsrequest import AWSRequest
+from moto.cloudformation import models as cloudformation_models
 from moto.core import responses
 from moto.eks import models as eks_models
 from moto.iam import access_control
 from moto.moto_server import werkzeug_app
 from moto.server import main
+from moto.utilities import utils as moto_utils
 
 _SIGNATURE = "X-Amz-Signature"
 _ALGORITHM = "AWS4-HMAC-SHA256"
@@ -137,6 +146,18 @@ def _access_key_of_presigned(self: Any) -> str:
     return str(_get_access_key(self))
 
 
+_stacks_named: collections.Counter[str] = collections.Counter()
+_stacks_lock = threading.Lock()
+
+
+def _stack_id_from_name(stack_name: str, region: str, account: str) -> str:
+    prefix = f"arn:{moto_utils.get_partition(region)}:cloudformation:{region}:{account}:stack/{stack_name}"
+    with _stacks_lock:
+        before = _stacks_named[prefix]
+        _stacks_named[prefix] += 1
+    return f"{prefix}/{uuid.uuid5(uuid.NAMESPACE_URL, prefix if not before else f'{prefix}#{before}')}"
+
+
 def _eks_cluster_init_workload(self: Any, *args: Any, **kwargs: Any) -> None:
     _eks_cluster_init(self, *args, **kwargs)
     endpoint, ca_data = os.environ.get(EKS_ENDPOINT_ENV), os.environ.get(EKS_CA_DATA_ENV)
@@ -147,6 +168,7 @@ def _eks_cluster_init_workload(self: Any, *args: Any, **kwargs: Any) -> None:
 
 access_control.IAMRequest.__init__ = _iam_request_init_presigned
 eks_models.Cluster.__init__ = _eks_cluster_init_workload
+cloudformation_models.generate_stack_id = _stack_id_from_name
 werkzeug_app.DomainDispatcherApplication.infer_service_region_host = _infer_service_presigned
 access_control.IAMRequest._create_aws_request = _signed_as_sent
 responses.BaseResponse.get_access_key = _access_key_of_presigned
