@@ -19,7 +19,8 @@ import yaml
 from kopf._cogs.structs import references  # Kopf's Resource: the same builder its managed mode uses
 from kopf._core.engines import admission as kopf_admission
 
-from fleetyard import catalog, settings as settings_mod
+from fleetyard import settings as settings_mod
+from fleetyard.connections import catalog
 from fleetyard.controllers import admission
 from fleetyard.models import kinds
 

@@ -11,9 +11,8 @@ import uuid
 
 import kubernetes
 
-from fleetyard import conditions
 from fleetyard.devenv import customer_account
-from fleetyard.models import kinds
+from fleetyard.models import conditions, kinds
 from tests import manifests
 from tests.conftest import create, get, wait_for
 from tests.e2e.connections import EXTERNAL_ID, connection as _connection, secret as _secret, status_when as _status_when

@@ -42,3 +42,8 @@ class ClusterStatus(common.StatusBase):
     lastHealthStatus: str | None = None
     lastHealthMessage: str | None = None
     lastHealthCheckAt: str | None = None
+
+
+class Cluster(common.Resource):
+    spec: ClusterSpec
+    status: ClusterStatus

@@ -60,3 +60,8 @@ class ConnectionStatus(common.StatusBase):
     lastVerifiedAt: str | None = None
     templateSyncedAt: str | None = None
     templateSyncMessage: str | None = None
+
+
+class Connection(common.Resource):
+    spec: ConnectionSpec
+    status: ConnectionStatus

@@ -50,3 +50,8 @@ class NetworkStatus(common.StatusBase):
     iacOutputs: dict[str, str] | None = None
     operationRef: common.LocalObjectReference | None = None
     operationId: str | None = None
+
+
+class Network(common.Resource):
+    spec: NetworkSpec
+    status: NetworkStatus

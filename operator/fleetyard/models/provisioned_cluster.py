@@ -123,3 +123,8 @@ class ProvisionedClusterStatus(common.StatusBase):
     userKubeconfigSecretRef: common.LocalObjectReference | None = None
     operationRef: common.LocalObjectReference | None = None
     operationId: str | None = None
+
+
+class ProvisionedCluster(common.Resource):
+    spec: ProvisionedClusterSpec
+    status: ProvisionedClusterStatus

@@ -17,3 +17,8 @@ class TeamSpec(common.Model):
 
 class TeamStatus(common.StatusBase):
     pass
+
+
+class Team(common.Resource):
+    spec: TeamSpec
+    status: TeamStatus
