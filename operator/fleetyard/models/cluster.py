@@ -44,6 +44,4 @@ class ClusterStatus(common.StatusBase):
     lastHealthCheckAt: str | None = None
 
 
-class Cluster(common.Resource):
-    spec: ClusterSpec
-    status: ClusterStatus
+Cluster = common.Resource[ClusterSpec, ClusterStatus]

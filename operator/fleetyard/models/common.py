@@ -5,7 +5,7 @@ Imported by the per-kind model modules; imports nothing but pydantic and the sta
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import pydantic
 
@@ -100,19 +100,23 @@ class ObjectMeta(pydantic.BaseModel):
     annotations: dict[str, str] = pydantic.Field(default_factory=dict)
 
 
-class Resource(pydantic.BaseModel):
+SpecT = TypeVar("SpecT", bound=Model)
+StatusT = TypeVar("StatusT", bound="StatusBase")
+
+
+class Resource(pydantic.BaseModel, Generic[SpecT, StatusT]):
     """A stored object of one of the kinds, parsed once where the operator reads it (`kinds.Kind.parse`).
 
-    Each kind's module declares its own (`network.Network`, ...) with typed `spec` and `status`; what
-    is below the edge reads fields, never digs in dicts."""
+    Each kind's module names its own (`network.Network = common.Resource[NetworkSpec, NetworkStatus]`);
+    what is below the edge reads typed fields, never digs in dicts."""
 
     model_config = pydantic.ConfigDict(extra="ignore")
 
     apiVersion: str = ""
     kind: str = ""
     metadata: ObjectMeta
-    spec: Model
-    status: StatusBase
+    spec: SpecT
+    status: StatusT
 
     @pydantic.model_validator(mode="before")
     @classmethod

@@ -62,6 +62,4 @@ class ConnectionStatus(common.StatusBase):
     templateSyncMessage: str | None = None
 
 
-class Connection(common.Resource):
-    spec: ConnectionSpec
-    status: ConnectionStatus
+Connection = common.Resource[ConnectionSpec, ConnectionStatus]

@@ -52,6 +52,4 @@ class NetworkStatus(common.StatusBase):
     operationId: str | None = None
 
 
-class Network(common.Resource):
-    spec: NetworkSpec
-    status: NetworkStatus
+Network = common.Resource[NetworkSpec, NetworkStatus]

@@ -119,6 +119,4 @@ class OperationStatus(common.StatusBase):
     operatorInstance: str | None = None
 
 
-class Operation(common.Resource):
-    spec: OperationSpec
-    status: OperationStatus
+Operation = common.Resource[OperationSpec, OperationStatus]

@@ -125,6 +125,4 @@ class ProvisionedClusterStatus(common.StatusBase):
     operationId: str | None = None
 
 
-class ProvisionedCluster(common.Resource):
-    spec: ProvisionedClusterSpec
-    status: ProvisionedClusterStatus
+ProvisionedCluster = common.Resource[ProvisionedClusterSpec, ProvisionedClusterStatus]

@@ -19,6 +19,4 @@ class TeamStatus(common.StatusBase):
     pass
 
 
-class Team(common.Resource):
-    spec: TeamSpec
-    status: TeamStatus
+Team = common.Resource[TeamSpec, TeamStatus]
