@@ -34,9 +34,11 @@ def _verified(body: Any) -> tuple[connection.Connection | None, connection_phase
 
 
 def _verify(body: Any, patch: kopf.Patch, logger: Any) -> None:
-    status = connection.ConnectionStatus.model_validate(dict(body.get("status") or {}))
     generation = body["metadata"].get("generation")
     conn, outcome = _verified(body)
+    # read after the AWS calls: `body` is Kopf's live view, and a verification that overlapped another
+    # (a timer tick while the create handler ran) must see the status that one wrote
+    status = connection.ConnectionStatus.model_validate(dict(body.get("status") or {}))
     metrics.CONNECTION_VERIFICATIONS.labels(outcome.phase, outcome.reason).inc()
     previous = conditions.find(status.as_stored().get("conditions"), conditions.CONNECTION_VERIFIED) or {}
     event = connection_phases.transition_event(status.status, previous.get("reason"), outcome)
