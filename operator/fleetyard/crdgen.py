@@ -19,6 +19,15 @@ import yaml
 from fleetyard.models import kinds
 
 _DROP = {"title", "additionalProperties", "$defs", "discriminator"}
+# Kubernetes' own words for the fields every object has (what `kubectl explain` shows for built-in kinds)
+_TYPE_META = {
+    "apiVersion": {"type": "string", "description": "APIVersion defines the versioned schema of this representation "
+                                                    "of an object: fleetyard.io/v1alpha1."},
+    "kind": {"type": "string", "description": "Kind is a string value representing the REST resource this object "
+                                              "represents."},
+    "metadata": {"type": "object", "description": "Standard object's metadata: name, namespace (the "
+                                                  "organization), labels (fleetyard.io/id), annotations."},
+}
 
 
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
@@ -114,9 +123,7 @@ def crd(kind: kinds.Kind) -> dict[str, Any]:
                     "description": kind.description,
                     "required": ["spec"],
                     "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
+                        **copy.deepcopy(_TYPE_META),
                         "spec": spec,
                         "status": status,
                     },

@@ -45,3 +45,25 @@ def test_instance_types_is_a_flat_list_of_strings() -> None:
     spec = crdgen.crd(kinds.PROVISIONED_CLUSTER)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     field = spec["properties"]["config"]["properties"]["systemNodeGroup"]["properties"]["instanceTypes"]
     assert field["type"] == "array" and field["items"]["type"] == "string" and field["minItems"] == 1
+
+
+def _undescribed(node: dict, path: str) -> list[str]:
+    """Every property under `node` (through objects, list items and typed maps) without a description."""
+    out = []
+    for name, prop in (node.get("properties") or {}).items():
+        here = f"{path}.{name}"
+        if not (prop.get("description") or "").strip():
+            out.append(here)
+        out += _undescribed(prop, here)
+    if isinstance(node.get("items"), dict):
+        out += _undescribed(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        out += _undescribed(node["additionalProperties"], f"{path}{{}}")
+    return out
+
+
+@pytest.mark.parametrize("kind", kinds.ALL, ids=lambda k: k.kind)
+def test_kubectl_explain_describes_every_field(kind: kinds.Kind) -> None:
+    """`kubectl explain` prints each field's description: none may say <no description>."""
+    schema = crdgen.crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert _undescribed(schema, kind.kind) == []

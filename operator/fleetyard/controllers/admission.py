@@ -2,8 +2,9 @@
 
 Registered by `fleetyard.webhooks_app`. Mutating: the id label and createdBy/updatedBy from the
 request's userInfo. Validating: the id label is immutable; a ProvisionedCluster's Network must
-belong to the same Connection and region; its instance types must be in the region's catalog. The
-rules are in `admission_rules` and `connections.catalog`. Bodies stay plain dicts here: a mutating
+belong to the same Connection and region; its instance types must be in the region's catalog;
+Teams named in spec.access.teams that do not exist are a warning (`kubectl` prints it). The rules
+are in `admission_rules` and `connections.catalog`. Bodies stay plain dicts here: a mutating
 webhook sees an object before the schema has checked it.
 """
 
@@ -47,6 +48,17 @@ def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
             operation, old, dict(body), lambda id_: resources.id_in_use(kind, namespace, id_)))
 
 
+def _register_teams_check(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kind.plural, operations=["CREATE", "UPDATE"],
+                      id=f"teams-exist-{kind.singular}", registry=registry)
+    def teams_exist(spec: Any, namespace: str, warnings: list[str], **_: Any) -> None:
+        teams = [str(t) for t in ((spec.get("access") or {}).get("teams") or [])]
+        warning = admission_rules.unknown_teams_warning(
+            teams, lambda team: resources.get_object(kinds.TEAM, namespace, team) is not None)
+        if warning:
+            warnings.append(warning)
+
+
 def register(registry: kopf.OperatorRegistry) -> None:
     for kind in kinds.ALL:
         _register_kind(registry, kind)
@@ -57,6 +69,9 @@ def register(registry: kopf.OperatorRegistry) -> None:
         network_name = (spec.get("networkRef") or {}).get("name")
         network = resources.get_object(kinds.NETWORK, namespace, network_name) if network_name else None
         _refuse(kinds.PROVISIONED_CLUSTER, admission_rules.network_connection_error(dict(spec), network))
+
+    for kind in (kinds.PROVISIONED_CLUSTER, kinds.CLUSTER):
+        _register_teams_check(registry, kind)
 
     @kopf.on.validate(kinds.GROUP, kinds.VERSION, kinds.PROVISIONED_CLUSTER.plural, operations=["CREATE", "UPDATE"],
                       id="instance-types-offered", registry=registry)

@@ -72,3 +72,15 @@ def network_connection_error(cluster_spec: dict[str, Any], network: dict[str, An
         return (f"spec.region: {cluster_spec.get('region')} differs from the region of Network {network_name} "
                 f"({net_spec.get('region')})")
     return None
+
+
+def unknown_teams_warning(teams: list[str], team_exists: Callable[[str], bool]) -> str | None:
+    """A warning (not a refusal: a GitOps sync may apply the Team after the cluster) naming the Teams
+    in spec.access.teams that do not exist in the namespace. Kept apart from the Team rules, which
+    grow with the Team kind."""
+    missing = [t for t in dict.fromkeys(teams) if not team_exists(t)]
+    if not missing:
+        return None
+    names = ", ".join(missing)
+    return (f"spec.access.teams: no Team {names} in this namespace (yet); "
+            f"nobody gets access through {'it' if len(missing) == 1 else 'them'} until it exists")

@@ -17,12 +17,16 @@ class ClusterSpec(common.Model):
                         "spec: set exactly one of provisionedClusterRef or kubeconfigSecretRef"),
     ))
 
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
-    region: str | None = pydantic.Field(None, pattern=validation.REGION_PATTERN)
-    access: common.Access = pydantic.Field(default_factory=common.Access)
+    displayName: str = pydantic.Field(min_length=1, max_length=128, description="Name shown to people.")
+    region: str | None = pydantic.Field(None, pattern=validation.REGION_PATTERN,
+                                        description="Region the cluster runs in, e.g. us-east-1.")
+    access: common.Access = pydantic.Field(default_factory=common.Access,
+                                           description="Who may use the cluster: Teams of this namespace.")
     provisionedClusterRef: common.LocalObjectReference | None = pydantic.Field(
-        None, json_schema_extra=validation.immutable("provisionedClusterRef"))
-    kubeconfigSecretRef: common.SecretKeySelector | None = None
+        None, json_schema_extra=validation.immutable("provisionedClusterRef"),
+        description="The ProvisionedCluster this record mirrors (set by the operator). Immutable.")
+    kubeconfigSecretRef: common.SecretKeySelector | None = pydantic.Field(
+        None, description="A self-registered cluster: the Secret key holding its kubeconfig (only read).")
 
     @pydantic.model_validator(mode="after")
     def _one_source(self) -> "ClusterSpec":
@@ -32,16 +36,17 @@ class ClusterSpec(common.Model):
 
 
 class ClusterStatus(common.StatusBase):
-    externalClusterId: str | None = None
-    connectionId: str | None = None
-    networkId: str | None = None
-    externalStatus: str | None = None
-    operationId: str | None = None
-    kubernetesVersion: str | None = None
+    externalClusterId: str | None = pydantic.Field(None, description="Seed id of the ProvisionedCluster.")
+    connectionId: str | None = pydantic.Field(None, description="Seed id of its Connection.")
+    networkId: str | None = pydantic.Field(None, description="Seed id of its Network.")
+    externalStatus: str | None = pydantic.Field(None, description="The ProvisionedCluster's status (or, for a "
+                                                                  "self-registered cluster, active once reachable).")
+    operationId: str | None = pydantic.Field(None, description="Seed id of the newest Operation.")
+    kubernetesVersion: str | None = pydantic.Field(None, description="The Kubernetes version the cluster runs.")
     health: health_shape.Health | None = None
-    lastHealthStatus: str | None = None
-    lastHealthMessage: str | None = None
-    lastHealthCheckAt: str | None = None
+    lastHealthStatus: str | None = pydantic.Field(None, description="healthy, degraded, unhealthy or unknown.")
+    lastHealthMessage: str | None = pydantic.Field(None, description="What the last health check found.")
+    lastHealthCheckAt: str | None = pydantic.Field(None, description="When the last health check ran.")
 
 
 Cluster = common.Resource[ClusterSpec, ClusterStatus]

@@ -25,11 +25,15 @@ class Model(pydantic.BaseModel):
 
 
 class LocalObjectReference(Model):
+    """A reference to an object of the same namespace, by name."""
+
     name: str = pydantic.Field(min_length=1, max_length=253, pattern=validation.K8S_NAME_PATTERN,
                                description="Name of an object in the same namespace.")
 
 
 class SecretKeySelector(Model):
+    """A key of a Secret in the same namespace."""
+
     name: str = pydantic.Field(min_length=1, max_length=253, pattern=validation.K8S_NAME_PATTERN,
                                description="Name of a Secret in the same namespace.")
     key: str = pydantic.Field("value", min_length=1, max_length=253, description="Key in the Secret's data.")
@@ -38,48 +42,67 @@ class SecretKeySelector(Model):
 class Condition(Model):
     """A standard Kubernetes condition (metav1.Condition)."""
 
-    type: str = pydantic.Field(min_length=1, max_length=316)
-    status: ConditionStatus
-    reason: str = pydantic.Field(min_length=1, max_length=1024)
-    message: str = pydantic.Field("", max_length=32768)
-    lastTransitionTime: str
-    observedGeneration: int | None = pydantic.Field(None, ge=0)
+    type: str = pydantic.Field(min_length=1, max_length=316,
+                               description="Type of the condition: Ready, Reconciling, Stalled, Provisioned, Healthy, ...")
+    status: ConditionStatus = pydantic.Field(description="True, False or Unknown.")
+    reason: str = pydantic.Field(min_length=1, max_length=1024,
+                                 description="Why the condition is in its status, one CamelCase word.")
+    message: str = pydantic.Field("", max_length=32768, description="What happened, for people.")
+    lastTransitionTime: str = pydantic.Field(description="When the status last changed (RFC 3339).")
+    observedGeneration: int | None = pydantic.Field(
+        None, ge=0, description="The metadata.generation the condition was set for.")
 
 
 class Access(Model):
+    """Who may use the cluster."""
+
     teams: list[str] = pydantic.Field(default_factory=list, max_length=100,
                                       description="Names of Team resources in this namespace whose members may use the cluster.")
 
 
 class IacState(Model):
-    projectName: str | None = None
-    stackName: str | None = None
+    """The Pulumi stack that holds the resource's infrastructure."""
+
+    projectName: str | None = pydantic.Field(None, description="Pulumi project, e.g. fleetyard-byoc-cluster.")
+    stackName: str | None = pydantic.Field(None, description="Pulumi stack, <namespace>-<id>.")
 
 
 class ErrorDetails(Model):
-    retryable: bool | None = None
-    retryAfter: int | None = None
-    fieldErrors: dict[str, str] | None = None
-    requestId: str | None = None
-    causedBy: str | None = None
+    """More about an error: whether and when to retry, which fields are wrong."""
+
+    retryable: bool | None = pydantic.Field(None, description="Whether the same request may succeed later.")
+    retryAfter: int | None = pydantic.Field(None, description="Seconds to wait before retrying.")
+    fieldErrors: dict[str, str] | None = pydantic.Field(None, description="Field path -> what is wrong with it.")
+    requestId: str | None = pydantic.Field(None, description="Id of the request that failed, for support.")
+    causedBy: str | None = pydantic.Field(None, description="The underlying error (e.g. the AWS error code).")
 
 
 class ErrorObject(Model):
     """The seed's error object, used by Operations and REST error responses."""
 
-    code: str
-    message: str
-    errorType: str | None = None
+    code: str = pydantic.Field(description="Machine-readable error code, e.g. AccessDenied.")
+    message: str = pydantic.Field(description="What went wrong, for people.")
+    errorType: str | None = pydantic.Field(None, description="Class of error: validation, permission, "
+                                                            "conflict, throttling, provider, internal, ...")
     details: ErrorDetails | None = None
+
+
+def handled_request(annotation: str) -> Any:
+    """A status field acknowledging a request annotation (Flux's status.lastHandledReconcileAt)."""
+    return pydantic.Field(None, description=f"The value of the {annotation} annotation the operator last acted "
+                                            "on; equal to the annotation once the request is handled.")
 
 
 class StatusBase(Model):
     """What every status carries: the seed id, observedGeneration, conditions, Kopf's progress."""
 
     id: str | None = pydantic.Field(None, description="The seed's 10-character id, assigned once.")
-    observedGeneration: int | None = None
+    observedGeneration: int | None = pydantic.Field(
+        None, description="The metadata.generation this status describes.")
     conditions: list[Condition] = pydantic.Field(
         default_factory=list,
+        description="Standard conditions (Ready, Reconciling, Stalled and kind-specific ones), for kubectl wait "
+                    "and Argo CD; docs/operations.md lists them.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
     kopf: dict[str, Any] | None = pydantic.Field(None, description="Handler progress kept by Kopf.")
 

@@ -48,18 +48,25 @@ class ConnectionProviderConfig(common.Model):
 
 
 class ConnectionSpec(common.Model):
-    provider: Literal["aws"] = pydantic.Field("aws", json_schema_extra=validation.immutable("provider"))
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
-    providerConfig: ConnectionProviderConfig
+    provider: Literal["aws"] = pydantic.Field("aws", json_schema_extra=validation.immutable("provider"),
+                                              description="Cloud provider; only aws. Immutable.")
+    displayName: str = pydantic.Field(min_length=1, max_length=128, description="Name shown to people.")
+    providerConfig: ConnectionProviderConfig = pydantic.Field(
+        description="The AWS account, region and role fleetyard assumes, and where the external id is kept.")
 
 
 class ConnectionStatus(common.StatusBase):
-    status: ConnectionPhase | None = None
-    statusMessage: str | None = None
-    lastUsedAt: str | None = None
-    lastVerifiedAt: str | None = None
-    templateSyncedAt: str | None = None
-    templateSyncMessage: str | None = None
+    status: ConnectionPhase | None = pydantic.Field(None, description="pending, active or failed.")
+    statusMessage: str | None = pydantic.Field(None, description="Why the Connection is in its status.")
+    lastUsedAt: str | None = pydantic.Field(None, description="When fleetyard last assumed the role.")
+    lastVerifiedAt: str | None = pydantic.Field(None, description="When the role was last verified.")
+    templateSyncedAt: str | None = pydantic.Field(
+        None, description="When the role's stack was last found at fleetyard's template version.")
+    templateSyncMessage: str | None = pydantic.Field(None, description="How the role's stack compares with "
+                                                                      "fleetyard's template.")
+
+    lastHandledRetryAt: str | None = common.handled_request(validation.RETRY_ANNOTATION)
+    lastHandledRefreshAt: str | None = common.handled_request(validation.REFRESH_ANNOTATION)
 
 
 Connection = common.Resource[ConnectionSpec, ConnectionStatus]

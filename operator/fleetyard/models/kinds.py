@@ -11,7 +11,7 @@ from typing import Any
 
 import pydantic
 
-from fleetyard.models import cluster, common, connection, ids, network, operation, provisioned_cluster, team
+from fleetyard.models import cluster, common, connection, ids, network, operation, provisioned_cluster, team, validation
 
 GROUP = "fleetyard.io"
 VERSION = "v1alpha1"
@@ -24,7 +24,8 @@ CREATED_BY_ANNOTATION = "fleetyard.io/created-by"
 UPDATED_BY_ANNOTATION = "fleetyard.io/updated-by"
 UPDATED_AT_ANNOTATION = "fleetyard.io/updated-at"
 # When someone asked (REST provision/destroy) for a failed run to be tried again.
-RETRY_REQUESTED_ANNOTATION = "fleetyard.io/retry-requested-at"
+RETRY_REQUESTED_ANNOTATION = validation.RETRY_ANNOTATION
+REFRESH_REQUESTED_ANNOTATION = validation.REFRESH_ANNOTATION
 
 READY = '.status.conditions[?(@.type=="Ready")].status'
 
@@ -95,8 +96,12 @@ PROVISIONED_CLUSTER = Kind(
     "ProvisionedCluster", "provisionedclusters", "provisionedcluster", ("pcl", "pcluster"),
     provisioned_cluster.ProvisionedClusterSpec, provisioned_cluster.ProvisionedClusterStatus,
     _common_head() + (
-        Column("Region", ".spec.region"),
-        Column("Version", ".spec.config.kubernetesVersion"),
+        Column("Region", ".spec.region", priority=1),
+        Column("Version", ".status.kubernetesVersion", description="The Kubernetes version the cluster runs."),
+        Column("Desired", ".spec.config.kubernetesVersion", description="The Kubernetes version asked for."),
+        Column("Nodes", ".spec.config.systemNodeGroup.desiredSize", "integer",
+               description="Nodes asked for (desiredSize)."),
+        Column("Ready Nodes", ".status.health.readyNodes", "integer", description="Ready nodes at the last check."),
         Column("Status", ".status.status"),
         Column("Health", ".status.lastHealthStatus"),
         Column("Operation", ".status.operationRef.name"),
@@ -111,8 +116,11 @@ CLUSTER = Kind(
     _common_head() + (
         Column("Region", ".spec.region"),
         Column("Version", ".status.kubernetesVersion"),
+        Column("Nodes", ".status.health.totalNodes", "integer", description="Nodes at the last check."),
+        Column("Ready Nodes", ".status.health.readyNodes", "integer", description="Ready nodes at the last check."),
         Column("Status", ".status.externalStatus"),
         Column("Health", ".status.lastHealthStatus"),
+        Column("Message", ".status.lastHealthMessage", priority=1),
     ) + _common_tail(),
     "A Kubernetes cluster teams use: provisioned by fleetyard or self-registered.", cluster.Cluster)
 
@@ -126,10 +134,17 @@ OPERATION = Kind(
     (
         Column("ID", ".status.id"),
         Column("Operation", ".spec.operation"),
+        Column("Kind", ".spec.resourceRef.kind", description="Kind of the target."),
         Column("Target", ".spec.resourceRef.name"),
         Column("Status", ".status.status"),
-        Column("Stage", ".status.progress.stage"),
+        Column("Progress", ".status.progressCount", description="Resources done out of those the run touches."),
+        Column("Error", ".status.error.code"),
+        Column("Stage", ".status.progress.stage", priority=1),
+        Column("Message", ".status.error.message", priority=1),
+        Column("Generation", ".spec.targetGeneration", "integer", priority=1,
+               description="The target's generation the run applies."),
         Column("Started", ".status.startedAt", "date", priority=1),
+        Column("Succeeded", '.status.conditions[?(@.type=="Succeeded")].status', priority=1),
         Column("Age", ".metadata.creationTimestamp", "date"),
     ),
     "One run of long work (a Pulumi update, a catalog query) on a fleetyard resource.", operation.Operation)

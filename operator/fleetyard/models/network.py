@@ -15,6 +15,8 @@ InfraPhase = Literal["pending", "provisioning", "active", "updating", "destroyin
 
 
 class NetworkConfig(common.Model):
+    """What the VPC is built with."""
+
     cidr: str = pydantic.Field(
         pattern=validation.IPV4_CIDR_PATTERN, max_length=18,
         json_schema_extra=validation.cel(
@@ -34,22 +36,29 @@ class NetworkConfig(common.Model):
 
 class NetworkSpec(common.Model):
     connectionRef: common.LocalObjectReference = pydantic.Field(
-        json_schema_extra=validation.immutable("connectionRef"))
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
-    region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"))
-    config: NetworkConfig
+        json_schema_extra=validation.immutable("connectionRef"),
+        description="The Connection (same namespace) whose account the VPC is built in. Immutable.")
+    displayName: str = pydantic.Field(min_length=1, max_length=128, description="Name shown to people.")
+    region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"),
+                                 description="AWS region of the VPC, e.g. us-east-1. Immutable.")
+    config: NetworkConfig = pydantic.Field(description="The VPC's address range and NAT gateways.")
     deletionPolicy: Literal["Delete", "Retain"] = pydantic.Field(
         "Delete", description="On kubectl delete: Delete destroys the VPC first, Retain leaves it.")
 
 
 class NetworkStatus(common.StatusBase):
-    status: InfraPhase | None = None
-    statusMessage: str | None = None
-    providerNetworkId: str | None = None
+    status: InfraPhase | None = pydantic.Field(
+        None, description="pending, provisioning, active, updating, destroying, destroyed or failed.")
+    statusMessage: str | None = pydantic.Field(None, description="Why the Network is in its status.")
+    providerNetworkId: str | None = pydantic.Field(None, description="The VPC id, e.g. vpc-0abc.")
     iacState: common.IacState | None = None
-    iacOutputs: dict[str, str] | None = None
-    operationRef: common.LocalObjectReference | None = None
-    operationId: str | None = None
+    iacOutputs: dict[str, str] | None = pydantic.Field(None, description="Outputs of the stack (VPC and subnet ids).")
+    operationRef: common.LocalObjectReference | None = pydantic.Field(
+        None, description="The newest Operation of this Network.")
+    operationId: str | None = pydantic.Field(None, description="The seed id of that Operation.")
+
+    lastHandledRetryAt: str | None = common.handled_request(validation.RETRY_ANNOTATION)
+    lastHandledRefreshAt: str | None = common.handled_request(validation.REFRESH_ANNOTATION)
 
 
 Network = common.Resource[NetworkSpec, NetworkStatus]

@@ -31,17 +31,25 @@ def finished(phase: str | None) -> bool:
 
 
 class ResourceRef(common.Model):
-    kind: Literal["Connection", "Network", "ProvisionedCluster", "Cluster"]
-    name: str = pydantic.Field(min_length=1, max_length=253)
+    """The object the work is for (same namespace)."""
+
+    kind: Literal["Connection", "Network", "ProvisionedCluster", "Cluster"] = pydantic.Field(
+        description="Kind of the target.")
+    name: str = pydantic.Field(min_length=1, max_length=253, description="Name of the target.")
 
 
 class OperationSpec(common.Model):
-    operation: OperationType = pydantic.Field(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "self == oldSelf", "message": "operation is immutable"}]})
-    resourceType: Literal["connection", "network", "externalCluster", "cluster"]
-    resourceRef: ResourceRef = pydantic.Field(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "self == oldSelf", "message": "resourceRef is immutable"}]})
-    resourceId: str | None = None
+    operation: OperationType = pydantic.Field(
+        description="What the run does: provision, update, destroy, refresh (pulumi refresh) or "
+                    "listInstanceTypes. Immutable.",
+        json_schema_extra={"x-kubernetes-validations": [
+            {"rule": "self == oldSelf", "message": "operation is immutable"}]})
+    resourceType: Literal["connection", "network", "externalCluster", "cluster"] = pydantic.Field(
+        description="The seed's name of the target's kind.")
+    resourceRef: ResourceRef = pydantic.Field(description="The target. Immutable.",
+                                              json_schema_extra={"x-kubernetes-validations": [
+                                                  {"rule": "self == oldSelf", "message": "resourceRef is immutable"}]})
+    resourceId: str | None = pydantic.Field(None, description="Seed id of the target.")
     memberId: str | None = pydantic.Field(None, description="Who asked for the work.")
     targetGeneration: int | None = pydantic.Field(
         None, description="The target's metadata.generation this run builds; newer specs need a new run.")
@@ -52,71 +60,89 @@ class OperationSpec(common.Model):
 
 
 class ResourceProgress(common.Model):
-    urn: str
-    type: str
-    name: str
-    operation: str
-    status: str
-    duration: float | None = None
+    """One cloud resource of the run, from Pulumi's engine events."""
+
+    urn: str = pydantic.Field(description="Pulumi URN of the resource.")
+    type: str = pydantic.Field(description="Pulumi type, e.g. aws:eks/cluster:Cluster.")
+    name: str = pydantic.Field(description="Logical name in the program.")
+    operation: str = pydantic.Field(description="What the engine does to it: create, update, replace, delete, ...")
+    status: str = pydantic.Field(description="pending, running, succeeded, failed or unchanged.")
+    duration: float | None = pydantic.Field(None, description="Seconds the step took.")
 
 
 class ProgressSummary(common.Model):
-    total: int = 0
-    pending: int = 0
-    running: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    unchanged: int = 0
+    """Resources of the run by status."""
+
+    total: int = pydantic.Field(0, description="Resources the run touches.")
+    pending: int = pydantic.Field(0, description="Not started yet.")
+    running: int = pydantic.Field(0, description="Under way.")
+    succeeded: int = pydantic.Field(0, description="Created, updated, replaced or deleted.")
+    failed: int = pydantic.Field(0, description="Failed.")
+    unchanged: int = pydantic.Field(0, description="Already as wanted.")
 
 
 class Progress(common.Model):
-    stage: str | None = None
-    message: str | None = None
-    resources: list[ResourceProgress] = pydantic.Field(default_factory=list)
+    """Where the run is."""
+
+    stage: str | None = pydantic.Field(None, description="queued, starting, refreshing, updating, destroying, "
+                                                         "done, failed, ...")
+    message: str | None = pydantic.Field(None, description="The newest step, for people.")
+    resources: list[ResourceProgress] = pydantic.Field(default_factory=list, description="One entry per resource.")
     summary: ProgressSummary | None = None
 
 
 class InstanceTypeItem(common.Model):
-    provider: str
-    instanceType: str
-    vCpus: int
-    memoryMiB: int
-    architecture: str
-    gpuCount: int
-    instanceFamily: str
-    maxPods: int
-    group: str
-    allocatableMilliCpu: int
+    """One EC2 instance type the region offers, with what a node of it leaves for workloads."""
+
+    provider: str = pydantic.Field(description="aws.")
+    instanceType: str = pydantic.Field(description="EC2 instance type, e.g. m7g.large.")
+    vCpus: int = pydantic.Field(description="Virtual CPUs.")
+    memoryMiB: int = pydantic.Field(description="Memory in MiB.")
+    architecture: str = pydantic.Field(description="arm64 or x86_64.")
+    gpuCount: int = pydantic.Field(description="GPUs.")
+    instanceFamily: str = pydantic.Field(description="Family, e.g. m7g.")
+    maxPods: int = pydantic.Field(description="Pods a node may run: ENIs x (IPv4 per ENI - 1) + 2, capped.")
+    group: str = pydantic.Field(description="general, compute, memory, gpu, ...")
+    allocatableMilliCpu: int = pydantic.Field(description="CPU left after kube-reserved and system DaemonSets.")
 
 
 class InstanceTypeMetadata(common.Model):
-    provider: str
-    systemPodsPerNode: int
-    systemPodsPerSystemNode: int
-    systemPodsFixed: int
-    systemPodsPerNodeMargin: int
-    systemPodsFixedMargin: int
-    systemMilliCPUPerNode: int
-    systemMilliCPUFixed: int
-    karpenterMilliCPUPerReplica: int
-    karpenterReplicas: int
+    """The constants behind the catalog's figures (connections/catalog.py documents the formulas)."""
+
+    provider: str = pydantic.Field(description="aws.")
+    systemPodsPerNode: int = pydantic.Field(description="System Pods on every node (DaemonSets).")
+    systemPodsPerSystemNode: int = pydantic.Field(description="Extra system Pods on a system node.")
+    systemPodsFixed: int = pydantic.Field(description="System Pods per cluster.")
+    systemPodsPerNodeMargin: int = pydantic.Field(description="Margin of Pods per node.")
+    systemPodsFixedMargin: int = pydantic.Field(description="Margin of Pods per cluster.")
+    systemMilliCPUPerNode: int = pydantic.Field(description="CPU the system DaemonSets take per node.")
+    systemMilliCPUFixed: int = pydantic.Field(description="CPU the system Deployments take per cluster.")
+    karpenterMilliCPUPerReplica: int = pydantic.Field(description="CPU of one Karpenter replica.")
+    karpenterReplicas: int = pydantic.Field(description="Karpenter replicas.")
 
 
 class OperationResult(common.Model):
-    items: list[InstanceTypeItem] = pydantic.Field(default_factory=list)
+    """What a finished run produced."""
+
+    items: list[InstanceTypeItem] = pydantic.Field(default_factory=list,
+                                                   description="listInstanceTypes: the region's instance types.")
     metadata: InstanceTypeMetadata | None = None
     outputs: dict[str, str] | None = pydantic.Field(None, description="Stack outputs of a finished Pulumi run.")
 
 
 class OperationStatus(common.StatusBase):
-    status: OperationPhase | None = None
+    status: OperationPhase | None = pydantic.Field(
+        None, description="queued, running, succeeded, failed or cancelled.")
     progress: Progress | None = None
+    progressCount: str | None = pydantic.Field(
+        None, description="Resources done out of those the run touches, e.g. 17/24 (the PROGRESS column).")
     result: OperationResult | None = None
-    error: common.ErrorObject | None = None
-    startedAt: str | None = None
-    completedAt: str | None = None
-    heartbeatAt: str | None = None
-    operatorInstance: str | None = None
+    error: common.ErrorObject | None = pydantic.Field(None, description="Why the run failed (the seed's error object).")
+    startedAt: str | None = pydantic.Field(None, description="When the run started.")
+    completedAt: str | None = pydantic.Field(None, description="When the run ended.")
+    heartbeatAt: str | None = pydantic.Field(None, description="Beaten while the run is alive; a stale one is "
+                                                               "taken over by another operator.")
+    operatorInstance: str | None = pydantic.Field(None, description="The operator replica running it.")
 
 
 Operation = common.Resource[OperationSpec, OperationStatus]

@@ -16,6 +16,8 @@ from fleetyard.models import health as health_shape
 
 
 class NodeGroup(common.Model):
+    """An EKS managed node group."""
+
     model_config = pydantic.ConfigDict(json_schema_extra=validation.cel(
         validation.rule("self.minSize <= self.maxSize",
                         "config.systemNodeGroup.minSize must not exceed maxSize", ".minSize"),
@@ -24,7 +26,9 @@ class NodeGroup(common.Model):
                         ".desiredSize"),
     ))
 
-    name: str = pydantic.Field("system", pattern=validation.NAME_PATTERN)
+    name: str = pydantic.Field("system", pattern=validation.NAME_PATTERN,
+                               description="Name of the node group (EKS's name adds a digest of what "
+                                           "cannot change in place).")
     instanceTypes: list[str] = pydantic.Field(
         min_length=1, max_length=20,
         json_schema_extra={"items": {"type": "string", "pattern": validation.INSTANCE_TYPE_PATTERN,
@@ -34,10 +38,10 @@ class NodeGroup(common.Model):
                                f"!self.exists(t, t.matches('{validation.ARM64_INSTANCE_TYPE_PATTERN}'))",
                                validation.MIXED_ARCHITECTURES_MESSAGE))},
         description="EC2 instance types of the node group, e.g. [m7g.large].")
-    minSize: int = pydantic.Field(ge=0, le=1000)
-    maxSize: int = pydantic.Field(ge=1, le=1000)
-    desiredSize: int = pydantic.Field(ge=0, le=1000)
-    diskSizeGb: int = pydantic.Field(100, ge=20, le=16384)
+    minSize: int = pydantic.Field(ge=0, le=1000, description="Fewest nodes, at most maxSize.")
+    maxSize: int = pydantic.Field(ge=1, le=1000, description="Most nodes.")
+    desiredSize: int = pydantic.Field(ge=0, le=1000, description="Nodes to run now, between minSize and maxSize.")
+    diskSizeGb: int = pydantic.Field(100, ge=20, le=16384, description="Root volume size of each node, in GiB.")
 
     @pydantic.field_validator("instanceTypes", mode="before")
     @classmethod
@@ -68,11 +72,13 @@ class NodeGroup(common.Model):
 
 
 class ClusterConfig(common.Model):
+    """What the EKS cluster is built with."""
+
     kubernetesVersion: str = pydantic.Field(
         pattern=validation.KUBERNETES_VERSION_PATTERN, max_length=5,
         json_schema_extra=validation.cel(*validation.VERSION_TRANSITION_RULES),
         description="Kubernetes minor version, e.g. 1.35; raised one minor at a time, never lowered.")
-    systemNodeGroup: NodeGroup
+    systemNodeGroup: NodeGroup = pydantic.Field(description="The node group for system workloads.")
     publicAccessCidrs: list[str] = pydantic.Field(
         default_factory=list, max_length=40,
         json_schema_extra={"items": {"type": "string", "pattern": validation.IPV4_CIDR_PATTERN, "maxLength": 18,
@@ -87,42 +93,61 @@ class ClusterConfig(common.Model):
 
 
 class ProviderMetadata(common.Model):
-    clusterName: str | None = None
-    clusterArn: str | None = None
-    status: str | None = None
+    """The EKS cluster as AWS knows it."""
+
+    clusterName: str | None = pydantic.Field(None, description="Name of the EKS cluster.")
+    clusterArn: str | None = pydantic.Field(None, description="ARN of the EKS cluster.")
+    status: str | None = pydantic.Field(None, description="EKS's own status (ACTIVE, UPDATING, ...), from the "
+                                                          "last health check.")
 
 
 class ProvisionedClusterSpec(common.Model):
     connectionRef: common.LocalObjectReference = pydantic.Field(
-        json_schema_extra=validation.immutable("connectionRef"))
-    networkRef: common.LocalObjectReference = pydantic.Field(json_schema_extra=validation.immutable("networkRef"))
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
-    region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"))
-    config: ClusterConfig
+        json_schema_extra=validation.immutable("connectionRef"),
+        description="The Connection (same namespace) whose account the cluster is built in. Immutable.")
+    networkRef: common.LocalObjectReference = pydantic.Field(
+        json_schema_extra=validation.immutable("networkRef"),
+        description="The Network (same namespace, same Connection and region) the cluster runs in. Immutable.")
+    displayName: str = pydantic.Field(min_length=1, max_length=128, description="Name shown to people.")
+    region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"),
+                                 description="AWS region of the cluster, that of its Network. Immutable.")
+    config: ClusterConfig = pydantic.Field(description="Kubernetes version, node group and endpoint access.")
     desiredState: Literal["Provisioned", "Pending", "Destroyed"] = pydantic.Field(
         "Provisioned", description="Provisioned builds it, Pending records only, Destroyed removes the infrastructure.")
     deletionPolicy: Literal["Delete", "Retain"] = pydantic.Field(
         "Delete", description="On kubectl delete: Delete destroys the infrastructure first, Retain leaves it.")
-    access: common.Access = pydantic.Field(default_factory=common.Access)
+    access: common.Access = pydantic.Field(default_factory=common.Access,
+                                           description="Who may use the cluster: Teams of this namespace.")
 
 
 class ProvisionedClusterStatus(common.StatusBase):
-    status: network.InfraPhase | None = None
-    statusMessage: str | None = None
-    clusterId: str | None = None
-    kubernetesVersion: str | None = None
+    status: network.InfraPhase | None = pydantic.Field(
+        None, description="pending, provisioning, active, updating, destroying, destroyed or failed.")
+    statusMessage: str | None = pydantic.Field(None, description="Why the cluster is in its status.")
+    clusterId: str | None = pydantic.Field(None, description="Seed id of the Cluster record of the same name.")
+    kubernetesVersion: str | None = pydantic.Field(
+        None, description="The Kubernetes version the cluster runs (spec.config.kubernetesVersion is the desired one).")
     providerMetadata: ProviderMetadata | None = None
     iacState: common.IacState | None = None
-    iacOutputs: dict[str, str] | None = None
-    jobRunnerRoleArn: str | None = None
+    iacOutputs: dict[str, str] | None = pydantic.Field(None, description="Outputs of the stack (endpoint, ARNs, ...).")
+    jobRunnerRoleArn: str | None = pydantic.Field(
+        None, description="IAM role for the job runner ServiceAccount (IRSA) in the cluster.")
     health: health_shape.Health | None = None
-    lastHealthStatus: str | None = None
-    lastHealthMessage: str | None = None
-    lastHealthCheckAt: str | None = None
-    kubeconfigSecretRef: common.LocalObjectReference | None = None
-    userKubeconfigSecretRef: common.LocalObjectReference | None = None
-    operationRef: common.LocalObjectReference | None = None
-    operationId: str | None = None
+    lastHealthStatus: str | None = pydantic.Field(None, description="healthy, degraded, unhealthy or unknown.")
+    lastHealthMessage: str | None = pydantic.Field(None, description="What the last health check found.")
+    lastHealthCheckAt: str | None = pydantic.Field(None, description="When the last health check ran.")
+    kubeconfigSecretRef: common.LocalObjectReference | None = pydantic.Field(
+        None, description="Secret <name>-kubeconfig (key value) with a short-lived token, rewritten before it "
+                          "expires; set before Ready turns True.")
+    userKubeconfigSecretRef: common.LocalObjectReference | None = pydantic.Field(
+        None, description="Secret <name>-user-kubeconfig (key value) whose aws eks get-token entry assumes the "
+                          "Connection's role, for people.")
+    operationRef: common.LocalObjectReference | None = pydantic.Field(
+        None, description="The newest Operation of this cluster.")
+    operationId: str | None = pydantic.Field(None, description="The seed id of that Operation.")
+
+    lastHandledRetryAt: str | None = common.handled_request(validation.RETRY_ANNOTATION)
+    lastHandledRefreshAt: str | None = common.handled_request(validation.REFRESH_ANNOTATION)
 
 
 ProvisionedCluster = common.Resource[ProvisionedClusterSpec, ProvisionedClusterStatus]

@@ -10,6 +10,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+# Requests users make with an annotation whose value changes each time (a timestamp, by convention), as
+# Flux's reconcile.fluxcd.io/requestedAt: retry a failed run now; refresh the state from the cloud now.
+RETRY_ANNOTATION = "fleetyard.io/retry-requested-at"
+REFRESH_ANNOTATION = "fleetyard.io/refresh-requested-at"
+
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 KUBERNETES_VERSION_PATTERN = r"^1\.[0-9]{1,2}$"
@@ -23,9 +28,13 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
-def rule(cel: str, message: str, field_path: str | None = None) -> dict[str, str]:
-    """One CEL validation rule; the message must name the field it is about."""
+def rule(cel: str, message: str, field_path: str | None = None,
+         message_expression: str | None = None) -> dict[str, str]:
+    """One CEL validation rule; the message must name the field it is about (a `messageExpression`,
+    when given, is what the apiserver shows, `message` its fallback)."""
     out = {"rule": cel, "message": message}
+    if message_expression:
+        out["messageExpression"] = message_expression
     if field_path:
         out["fieldPath"] = field_path
     return out
@@ -40,9 +49,19 @@ def immutable(field: str) -> dict[str, Any]:
     return cel(rule("self == oldSelf", f"{field} is immutable"))
 
 
+def host_bits_message(field: str, value: str, network: str) -> str:
+    """CIDRs are refused, not normalized, when host bits are set (10.61.1.0/16): the writer may have
+    meant 10.61.0.0/16 or 10.61.1.0/24, and a silently rewritten spec would drift from git."""
+    return f"{field} {value} has host bits set: use the network address {network} (or a longer prefix)"
+
+
 def cidr_rules(field: str) -> list[dict[str, str]]:
     return [rule("isCIDR(self) && cidr(self).ip().family() == 4",
-                 f"{field} must be an IPv4 CIDR such as 10.0.0.0/16")]
+                 f"{field} must be an IPv4 CIDR such as 10.0.0.0/16"),
+            rule("!isCIDR(self) || cidr(self) == cidr(self).masked()",
+                 f"{field} has host bits set: use the network address (e.g. 10.61.0.0/16, not 10.61.1.0/16)",
+                 message_expression=(f"'{field} ' + self + ' has host bits set: use the network address ' + "
+                                     "string(cidr(self).masked()) + ' (or a longer prefix)'"))]
 
 
 def check_ipv4_cidr(value: str, field: str, min_prefix: int = 0, max_prefix: int = 32) -> str:
@@ -53,6 +72,8 @@ def check_ipv4_cidr(value: str, field: str, min_prefix: int = 0, max_prefix: int
         raise ValueError(f"{field} must be an IPv4 CIDR such as 10.0.0.0/16") from exc
     if not min_prefix <= net.prefixlen <= max_prefix:
         raise ValueError(f"{field} prefix length must be between /{min_prefix} and /{max_prefix}")
+    if net.network_address != ipaddress.IPv4Address(value.split("/")[0]):
+        raise ValueError(host_bits_message(field, value, str(net)))
     return value
 
 
