@@ -19,6 +19,7 @@ import prometheus_client
 from fleetyard import settings as settings_mod
 from fleetyard.connections import catalog
 from fleetyard.controllers import cluster, connection, identity, infra_reconciler, network, operation, provisioned_cluster
+from fleetyard.kube import events
 from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
@@ -51,7 +52,7 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
 
 def _reconcile_after(cfg: settings_mod.Settings) -> runner_mod.Finished:
     async def reconcile(kind: str, namespace: str, name: str) -> None:
-        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, history=cfg.operation_history)
+        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, cfg)
     return reconcile
 
 
@@ -59,6 +60,9 @@ def apply_kopf_settings(settings: kopf.OperatorSettings, cfg: settings_mod.Setti
     settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
     settings.persistence.finalizer = FINALIZER
     settings.posting.level = logging.INFO
+    # Kopf's Events (kopf.event, handler failures) come from the same component as fleetyard's own
+    settings.posting.reporting_component = events.COMPONENT
+    settings.posting.reporting_instance = cfg.instance
     settings.peering.name = cfg.peering_name
     settings.peering.standalone = cfg.standalone
     settings.watching.server_timeout = 300

@@ -145,15 +145,45 @@ def test_conditions_follow_the_phase() -> None:
     assert stalled["Stalled"][0] == "True" and stalled["Provisioned"][0] == "Unknown"
 
 
-def test_a_requested_retry_restarts_a_terminal_failure_once() -> None:
-    failed = op("provision", "failed", retryable=False, attempt=2)  # ended 60 s ago
-    asked_after = p.decide(facts(provisioned="Unknown", last=failed,
-                                 retry_requested_at=NOW - datetime.timedelta(seconds=5)))
-    assert (asked_after.start, asked_after.attempt) == ("provision", 3)
-    asked_before = p.decide(facts(provisioned="Unknown", last=failed,
-                                  retry_requested_at=NOW - datetime.timedelta(seconds=600)))
-    assert asked_before.start is None and asked_before.stalled
+def test_a_requested_retry_restarts_a_terminal_failure_now() -> None:
+    failed = op("provision", "failed", retryable=False, attempt=2)
+    asked = p.decide(facts(provisioned="Unknown", last=failed, retry_requested=True))
+    assert (asked.start, asked.attempt, asked.handles_requests) == ("provision", 3, True)
+    not_asked = p.decide(facts(provisioned="Unknown", last=failed))
+    assert not_asked.start is None and not_asked.stalled and "fleetyard.io/retry-requested-at" in not_asked.message
+    backing_off = op("update", "failed", retryable=True, retry_after=3600)
+    assert p.decide(facts(provisioned="True", last=backing_off, retry_requested=True)).start == "update"
     destroy_failed = op("destroy", "failed", retryable=False)
-    again = p.decide(facts(provisioned="True", desired="Destroyed", last=destroy_failed,
-                           retry_requested_at=NOW - datetime.timedelta(seconds=1)))
+    again = p.decide(facts(provisioned="True", desired="Destroyed", last=destroy_failed, retry_requested=True))
     assert again.start == "destroy"
+
+
+def test_requests_wait_while_a_run_is_in_flight() -> None:
+    running = p.decide(facts(provisioned="Unknown", last=op("provision", "running"), retry_requested=True,
+                             refresh_requested=True))
+    assert running.start is None and not running.handles_requests
+    nothing_failed = p.decide(facts(provisioned="True", last=op("provision", "succeeded"), retry_requested=True))
+    assert (nothing_failed.phase, nothing_failed.start, nothing_failed.handles_requests) == ("active", None, True)
+
+
+def test_a_requested_refresh_runs_refresh_then_the_update_that_puts_back_drift() -> None:
+    asked = p.decide(facts(provisioned="True", current_phase="active", last=op("provision", "succeeded"),
+                           refresh_requested=True))
+    assert (asked.phase, asked.start) == ("updating", "refresh")
+    after = p.decide(facts(provisioned="True", last=op("refresh", "succeeded")))
+    assert after.start == "update"
+    failed = p.decide(facts(provisioned="True", last=op("refresh", "failed", retryable=False)))
+    assert failed.start is None and failed.stalled
+    assert p.decide(facts(provisioned="True", last=op("refresh", "failed", retryable=False),
+                          retry_requested=True)).start == "refresh"
+    never_built = p.decide(facts(refresh_requested=True, desired="Pending"))
+    assert never_built.start is None and never_built.handles_requests
+
+
+def test_stalled_says_why() -> None:
+    terminal = p.decide(facts(provisioned="Unknown", last=op("provision", "failed", retryable=False)))
+    assert p.conditions_for(terminal, ("Unknown", "Partial"))["Stalled"][:2] == ("True", "X")
+    missing = p.decide(facts(waiting_for="Connection prod (not found)", waiting_reason="ConnectionNotFound"))
+    assert p.conditions_for(missing, ("False", "NotProvisioned"))["Stalled"][:2] == ("True", "ConnectionNotFound")
+    waiting = p.decide(facts(waiting_for="Connection prod to become active (it is pending)"))
+    assert p.conditions_for(waiting, ("False", "NotProvisioned"))["Stalled"][0] == "False"

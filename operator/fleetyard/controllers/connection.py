@@ -14,7 +14,7 @@ import pydantic
 from fleetyard import metrics, settings as settings_mod
 from fleetyard.cloud import session as sessions
 from fleetyard.connections import catalog, catalog_ops
-from fleetyard.controllers import connection_phases
+from fleetyard.controllers import connection_phases, requests
 from fleetyard.kube import resources, secrets
 from fleetyard.models import conditions, connection, kinds, timestamps
 
@@ -43,6 +43,8 @@ def _verify(body: Any, patch: kopf.Patch, logger: Any) -> None:
     previous = conditions.find(status.as_stored().get("conditions"), conditions.CONNECTION_VERIFIED) or {}
     event = connection_phases.transition_event(status.status, previous.get("reason"), outcome)
     patch.status.update(connection_phases.status_patch(status, outcome, generation, timestamps.now()))
+    # a retry or refresh asked for with an annotation is this verification
+    patch.status.update(requests.pending(body["metadata"].get("annotations"), status))
     logger.info("connection verification finished", extra={"phase": outcome.phase, "reason": outcome.reason})
     if event:
         kopf.event(body, type=event[0], reason=event[1], message=event[2])
@@ -53,16 +55,27 @@ def _verify(body: Any, patch: kopf.Patch, logger: Any) -> None:
             logger.exception("could not ask for the instance-type catalog")
 
 
+def _status(body: Any) -> connection.ConnectionStatus:
+    return connection.ConnectionStatus.model_validate(dict(body.get("status") or {}))
+
+
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:
     @kopf.on.create(*RESOURCE, registry=registry, id="verify-on-create")
     @kopf.on.update(*RESOURCE, field="spec", registry=registry, id="verify-on-change")
     def verify_on_change(body: Any, patch: kopf.Patch, logger: Any, **_: Any) -> None:
         _verify(body, patch, logger)
 
+    @kopf.on.update(*RESOURCE, field="metadata.annotations", registry=registry, id="verify-on-request")
+    def verify_on_request(body: Any, old: Any, new: Any, patch: kopf.Patch, logger: Any, **_: Any) -> None:
+        if requests.changed(old, new) and requests.pending(new, _status(body)):
+            _verify(body, patch, logger)
+
     @kopf.timer(*RESOURCE, interval=cfg.timer_tick, initial_delay=cfg.timer_tick, registry=registry, id="reverify")
     def reverify(body: Any, meta: Any, status: Any, patch: kopf.Patch, logger: Any, **_: Any) -> None:
-        if connection_phases.is_due(connection.ConnectionStatus.model_validate(dict(status)), meta.get("generation"),
-                                    timestamps.utcnow(), cfg.connection_verify_interval, cfg.connection_retry_interval):
+        current = _status(body)
+        if requests.pending(meta.get("annotations"), current) or connection_phases.is_due(
+                current, meta.get("generation"), timestamps.utcnow(), cfg.connection_verify_interval,
+                cfg.connection_retry_interval):
             _verify(body, patch, logger)
 
     @kopf.on.delete(*RESOURCE, registry=registry, id="hold-while-used")

@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 
 from fleetyard import metrics, settings as settings_mod
-from fleetyard.controllers import infra_phases, infra_reconciler
+from fleetyard.controllers import infra_phases, infra_reconciler, requests
 from fleetyard.models import kinds
 
 
@@ -22,7 +22,7 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: 
 
     def reconcile(namespace: str, name: str) -> infra_phases.Decision | None:
         try:
-            decision = infra_reconciler.reconcile(kind.kind, namespace, name, history=cfg.operation_history)
+            decision = infra_reconciler.reconcile(kind.kind, namespace, name, cfg)
         except Exception:
             metrics.RECONCILES.labels(kind.kind, "error").inc()
             raise
@@ -34,6 +34,12 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: 
     @kopf.on.resume(*resource, registry=registry, id="reconcile-on-resume")
     def on_change(name: str, namespace: str, **_: Any) -> None:
         reconcile(namespace, name)
+
+    @kopf.on.update(*resource, field="metadata.annotations", registry=registry, id="reconcile-on-request")
+    def on_request(name: str, namespace: str, old: Any, new: Any, **_: Any) -> None:
+        """A retry or refresh asked for with an annotation is acted on now, not at the next tick."""
+        if requests.changed(old, new):
+            reconcile(namespace, name)
 
     @kopf.timer(*resource, interval=cfg.timer_tick, initial_delay=cfg.timer_tick, registry=registry,
                 id="reconcile-on-timer")

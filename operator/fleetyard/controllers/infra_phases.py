@@ -3,7 +3,9 @@
 Called by `fleetyard.controllers.infra_reconciler` on every event and timer tick. `decide()` maps
 the desired state (spec.desiredState, deletion, deletion policy), what the object waits for, and
 its latest Operation to one `Decision`: the phase users see, a message, and at most one Operation
-to start. `provisioned_condition()` keeps track of whether the stack may hold cloud resources,
+to start. Requests made with an annotation (retry now, refresh now) are facts too: a decision taken
+while no run is in flight has acted on them, so the reconciler acknowledges them in status.
+`provisioned_condition()` keeps track of whether the stack may hold cloud resources,
 which is what makes deletion safe: nothing is released while something may still exist.
 """
 
@@ -44,11 +46,16 @@ class Facts:
     deleting: bool = False
     deletion_policy: str = "Delete"
     waiting_for: str | None = None
+    # what the object waits for can only come from the user (a referenced object does not exist): Stalled
+    waiting_reason: str | None = None
     delete_blocked_by: tuple[str, ...] = ()
     last: LastOperation | None = None
     connection_version: str | None = None
-    # set by the REST "provision"/"destroy": a failed run is tried again when asked after it ended
-    retry_requested_at: datetime.datetime | None = None
+    # fleetyard.io/retry-requested-at changed since status.lastHandledRetryAt (kubectl annotate, REST
+    # provision/destroy): a failed run is tried again now, whatever its backoff or terminal error
+    retry_requested: bool = False
+    # fleetyard.io/refresh-requested-at changed since status.lastHandledRefreshAt: a refresh run now
+    refresh_requested: bool = False
     now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
 
     @property
@@ -65,6 +72,9 @@ class Decision:
     release: bool = False
     stalled: bool = False
     retry_at: datetime.datetime | None = None
+    stalled_reason: str = ""
+    # False while a run is in flight: requests made meanwhile are acted on once it has ended
+    handles_requests: bool = True
 
 
 def provisioned_condition(previous: str | None, last: LastOperation | None) -> tuple[str, str]:
@@ -85,7 +95,8 @@ def decide(f: Facts) -> Decision:
     last = f.last
     if last is not None and last.in_flight:
         phase = PHASE_OF.get(last.operation, "updating")
-        return Decision(phase, last.message or f"{last.operation} Operation {last.name} is {last.phase or 'queued'}")
+        return Decision(phase, last.message or f"{last.operation} Operation {last.name} is {last.phase or 'queued'}",
+                        handles_requests=False)
     if f.deleting:
         if f.deletion_policy == "Retain":
             return Decision(f.current_phase or "pending", "deleted with deletionPolicy Retain: cloud resources kept",
@@ -114,12 +125,18 @@ def _destroy(f: Facts, release_when_gone: bool) -> Decision:
 def _provision(f: Facts) -> Decision:
     operation = "update" if f.provisioned == "True" else "provision"
     last = f.last
+    if f.refresh_requested and f.built and not f.waiting_for:
+        return Decision("updating", "starting refresh as requested", start="refresh")
+    if last is not None and last.operation == "refresh" and last.phase == "failed" \
+            and last.target_generation == f.generation:
+        return _retry_or_start(f, "refresh")  # then the update that follows a refresh
     converged = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
                  and last.target_generation == f.generation)
     if converged or (f.provisioned == "True" and last is None):
         return Decision("active")
     if f.waiting_for:
-        return Decision(f.current_phase if f.built and f.current_phase else "pending", f"waiting for {f.waiting_for}")
+        return Decision(f.current_phase if f.built and f.current_phase else "pending", f"waiting for {f.waiting_for}",
+                        stalled=f.waiting_reason is not None, stalled_reason=f.waiting_reason or "")
     return _retry_or_start(f, operation)
 
 
@@ -131,8 +148,7 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
                or (f.connection_version is not None and last.connection_version != f.connection_version))
     if changed or last.phase == "cancelled":
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
-    if (last.phase == "failed" and f.retry_requested_at is not None and last.completed_at is not None
-            and f.retry_requested_at > last.completed_at):
+    if last.phase == "failed" and f.retry_requested:
         return Decision(PHASE_OF[operation], f"retrying {operation} as requested (attempt {last.attempt + 1})",
                         start=operation, attempt=last.attempt + 1)
     error = last.error or {}
@@ -146,7 +162,14 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
         # an absolute time, so the message (and status) does not change on every tick
         at = timestamps.format(retry_at)
         return Decision("failed", f"{reason}; retrying at {at} (attempt {last.attempt + 1})", retry_at=retry_at)
-    return Decision("failed", f"{reason} (change the spec or the Connection to retry)", stalled=True)
+    return Decision("failed", f"{reason} (change the spec or the Connection, or annotate "
+                              f"fleetyard.io/retry-requested-at, to retry)",
+                    stalled=True, stalled_reason=_reason_word(error.get("code")) or "TerminalError")
+
+
+def _reason_word(text: str | None) -> str:
+    """A condition reason from an error code (Kubernetes wants CamelCase letters, digits, `_`)."""
+    return "".join(c for c in (text or "") if c.isalnum() or c == "_")[:64]
 
 
 def conditions_for(decision: Decision, provisioned: tuple[str, str]) -> dict[str, tuple[str, str, str]]:
@@ -157,7 +180,8 @@ def conditions_for(decision: Decision, provisioned: tuple[str, str]) -> dict[str
         conditions.READY: ("True" if active else "False", _camel(decision.phase), decision.message),
         conditions.RECONCILING: ("True" if working else "False", _camel(decision.phase) if working else "Idle",
                                  decision.message if working else ""),
-        conditions.STALLED: ("True" if decision.stalled else "False", "TerminalError" if decision.stalled else "None",
+        conditions.STALLED: ("True" if decision.stalled else "False",
+                             (decision.stalled_reason or "TerminalError") if decision.stalled else "None",
                              decision.message if decision.stalled else ""),
         conditions.PROVISIONED: (provisioned[0], provisioned[1], ""),
     }

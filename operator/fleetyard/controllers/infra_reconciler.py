@@ -10,24 +10,17 @@ changed.
 from __future__ import annotations
 
 import collections
-import datetime
 import logging
 import threading
 from typing import Any
 
-from fleetyard.controllers import infra_phases, infra_targets
+from fleetyard import settings as settings_mod
+from fleetyard.controllers import infra_phases, infra_targets, requests
 from fleetyard.kube import events, operations, patching, resources
 from fleetyard.models import common, conditions, kinds, operation as operation_model, timestamps
 
 log = logging.getLogger(__name__)
 _locks: collections.defaultdict[tuple[str, str, str], threading.Lock] = collections.defaultdict(threading.Lock)
-
-
-def _time(value: str | None) -> datetime.datetime | None:
-    try:
-        return timestamps.parse(value)
-    except ValueError:  # an annotation written by hand
-        return None
 
 
 def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOperation | None:
@@ -39,21 +32,21 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
         target_generation=spec.targetGeneration, attempt=spec.attempt,
         connection_version=spec.connectionVersion,
         error=status.error.model_dump(mode="json", exclude_none=True) if status.error else None,
-        completed_at=_time(status.completedAt), message=status.progress.message if status.progress else None)
+        completed_at=timestamps.parse(status.completedAt), message=status.progress.message if status.progress else None)
 
 
-def reconcile(kind: str, namespace: str, name: str, *, history: int = 10) -> infra_phases.Decision | None:
+def reconcile(kind: str, namespace: str, name: str, cfg: settings_mod.Settings) -> infra_phases.Decision | None:
     """Bring one object one step closer to what it asks for; returns the decision taken."""
     target = infra_targets.TARGETS[kind]
     with _locks[(kind, namespace, name)]:
         obj = resources.get(target.kind, namespace, name)
         if obj is None:
             return None
-        return _reconcile(target, obj, history)
+        return _reconcile(target, obj, cfg)
 
 
 def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: infra_targets.Infra,
-               history: int) -> infra_phases.Decision:
+               cfg: settings_mod.Settings) -> infra_phases.Decision:
     meta, status = obj.metadata, obj.status
     stored = status.as_stored()
     ops = operations.for_target(obj.namespace, meta.uid)
@@ -63,16 +56,18 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     provisioned = infra_phases.provisioned_condition(old_provisioned, last)
     deps = target.deps(obj)
     waiting = target.waiting_for(obj, deps) if not obj.deleting else None
+    waiting_reason = target.missing(obj, deps) if waiting else None
     if obj.seed_id is None:
-        waiting = "an id to be assigned"
+        waiting, waiting_reason = "an id to be assigned", None
     desired = target.desired(obj)
+    asked = requests.pending(meta.annotations, status)
     facts = infra_phases.Facts(
         generation=meta.generation or 1, current_phase=status.status,
         provisioned=provisioned[0], desired=desired, deleting=obj.deleting,
         deletion_policy=obj.spec.deletionPolicy, waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (obj.deleting or desired == "Destroyed") else (),
-        last=last, connection_version=_generation(deps.connection),
-        retry_requested_at=_time(meta.annotations.get(kinds.RETRY_REQUESTED_ANNOTATION)))
+        last=last, connection_version=_generation(deps.connection), waiting_reason=waiting_reason,
+        retry_requested=requests.RETRY in asked, refresh_requested=requests.REFRESH in asked)
     decision = infra_phases.decide(facts)
 
     if decision.start:
@@ -85,6 +80,11 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
                                                "operation": decision.start, "attempt": decision.attempt})
 
     new_status = _status(target, obj, stored, decision, newest, provisioned)
+    if decision.phase == "active" and decision.start is None and not obj.deleting:
+        # what users need (a cluster's kubeconfig Secret) exists before Ready says True
+        _gate_ready(new_status, target.access(obj, {**stored, **new_status}, deps, cfg))
+    if decision.handles_requests:
+        new_status.update(asked)
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
     if changed:
         patching.patch_status(target.kind, obj.namespace, obj.name, changed)
@@ -93,8 +93,10 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
                     decision.message or f"{obj.kind} is {decision.phase}")
     if not obj.deleting:
         target.after(obj, {**stored, **new_status}, deps)
+    if decision.handles_requests and asked:
+        events.post(obj, "Normal", "RequestHandled", _handled_message(asked, decision))
     if decision.start is None and newest is not None:
-        operations.prune(obj.namespace, ops, history)
+        operations.prune(obj.namespace, ops, cfg.operation_history)
     if decision.release:
         target.release(obj)
         operations.delete_all(obj.namespace, meta.uid)
@@ -104,6 +106,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
 def _status(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: common.Resource,
             stored: dict[str, Any], decision: infra_phases.Decision, newest: operation_model.Operation | None,
             provisioned: tuple[str, str]) -> dict[str, Any]:
+    """The status the decision implies."""
     generation = obj.metadata.generation
     out: dict[str, Any] = {"status": decision.phase, "statusMessage": decision.message or None,
                            "observedGeneration": generation, "iacState": infra_targets.iac_state(target, obj)}
@@ -125,6 +128,17 @@ def _status(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, o
     return out
 
 
+def _gate_ready(new_status: dict[str, Any], access: infra_targets.Access) -> None:
+    """Adds the status fields of what was made for users; Ready stays False while something is missing."""
+    new_status.update(access.status)
+    if access.waiting:
+        ready = conditions.find(new_status["conditions"], conditions.READY) or {}
+        if (ready.get("status"), ready.get("reason"), ready.get("message")) != ("False", access.reason, access.waiting):
+            new_status["conditions"] = conditions.set_condition(
+                new_status["conditions"], conditions.READY, False, access.reason, access.waiting,
+                new_status.get("observedGeneration"))
+
+
 def _differs(current: Any, wanted: Any) -> bool:
     """Would a merge patch with `wanted` change `current`? (Keys others write, such as
     providerMetadata.status from the health check, are left alone by a merge patch.)"""
@@ -136,6 +150,14 @@ def _differs(current: Any, wanted: Any) -> bool:
 def _generation(obj: common.Resource | None) -> str | None:
     """The Connection's spec generation: a terminal failure is retried once the Connection is edited."""
     return str(obj.metadata.generation) if obj else None
+
+
+def _handled_message(asked: dict[str, str], decision: infra_phases.Decision) -> str:
+    what = " and ".join(("retry" if field == requests.RETRY else "refresh") + f" requested at {value}"
+                        for field, value in sorted(asked.items()))
+    done = f"started {decision.start} (attempt {decision.attempt})" if decision.start else \
+        f"nothing to do: {decision.message or decision.phase}"
+    return f"{what}: {done}"
 
 
 def _reason(decision: infra_phases.Decision) -> str:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fleetyard.kube import patching, resources
-from fleetyard.models import cluster as cluster_model, common, connection as connection_model, kinds
+from fleetyard import settings as settings_mod
+from fleetyard.cloud import errors as cloud_errors
+from fleetyard.day2 import kubeconfig_secrets
+from fleetyard.kube import patching, resources, secrets
+from fleetyard.models import cluster as cluster_model, common, conditions, connection as connection_model, kinds
 from fleetyard.models import network as network_model, provisioned_cluster as pc_model
 from fleetyard.provisioning import job as job_mod
 
 HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a kubeconfig
 HEALTH_FIELDS = ("health", "lastHealthStatus", "lastHealthMessage", "lastHealthCheckAt")
+# the conditions a Cluster record copies from its ProvisionedCluster (kubectl wait works on either)
+MIRRORED_CONDITIONS = (conditions.READY, conditions.RECONCILING, conditions.STALLED, conditions.HEALTHY)
 Infra = network_model.Network | pc_model.ProvisionedCluster
 
 
@@ -26,6 +31,24 @@ class Deps:
 
     connection: connection_model.Connection | None
     network: network_model.Network | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """What a target made for its users before it may say Ready: status fields, or what is missing."""
+
+    status: dict[str, Any] = dataclasses.field(default_factory=dict)
+    waiting: str | None = None
+    reason: str = "KubeconfigPending"
+
+
+def _missing(**refs: tuple[str, Any]) -> str | None:
+    """`ConnectionNotFound` / `NetworkNotFound` for the first referenced object that does not exist: only the
+    user can fix that, so the object says Stalled."""
+    for kind, (_, dependency) in refs.items():
+        if dependency is None:
+            return f"{kind}NotFound"
+    return None
 
 
 def _wait_for_active(kind: str, name: str, dependency: connection_model.Connection | network_model.Network | None,
@@ -48,6 +71,13 @@ class NetworkTarget:
 
     def waiting_for(self, obj: network_model.Network, deps: Deps) -> str | None:
         return _wait_for_active("Connection", obj.spec.connectionRef.name, deps.connection)
+
+    def missing(self, obj: network_model.Network, deps: Deps) -> str | None:
+        return _missing(Connection=(obj.spec.connectionRef.name, deps.connection))
+
+    def access(self, obj: network_model.Network, status: dict[str, Any], deps: Deps,
+               cfg: settings_mod.Settings) -> Access:
+        return Access()
 
     def delete_blockers(self, obj: network_model.Network) -> tuple[str, ...]:
         return tuple(resources.users_of(obj.namespace, "networkRef", obj.name, (kinds.PROVISIONED_CLUSTER,)))
@@ -79,6 +109,27 @@ class ClusterTarget:
         if wait := _wait_for_active("Connection", obj.spec.connectionRef.name, deps.connection):
             return wait
         return _wait_for_active("Network", obj.spec.networkRef.name, deps.network)
+
+    def missing(self, obj: pc_model.ProvisionedCluster, deps: Deps) -> str | None:
+        return _missing(Connection=(obj.spec.connectionRef.name, deps.connection),
+                        Network=(obj.spec.networkRef.name, deps.network))
+
+    def access(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps,
+               cfg: settings_mod.Settings) -> Access:
+        """The kubeconfig Secrets, written before Ready first says True (Cluster API's order: `kubectl wait
+        --for=condition=Ready` then `kubectl get secret <name>-kubeconfig` works); afterwards the health
+        check keeps them fresh."""
+        if conditions.is_true(status.get("conditions"), conditions.READY) and status.get("kubeconfigSecretRef"):
+            return Access()
+        cluster_name = (status.get("providerMetadata") or {}).get("clusterName")
+        if deps.connection is None or not cluster_name:
+            return Access(waiting="waiting to write the kubeconfig Secret: the cluster has no name yet")
+        try:
+            refs = kubeconfig_secrets.publish(obj, cluster_name, deps.connection, secrets.value,
+                                              token_lifetime=cfg.token_lifetime, refresh_before=cfg.token_refresh_before)
+        except cloud_errors.CloudError as exc:
+            return Access(waiting=f"waiting to write the kubeconfig Secret: EKS could not be asked: {exc.code}")
+        return Access(status=refs)
 
     def delete_blockers(self, obj: pc_model.ProvisionedCluster) -> tuple[str, ...]:
         return ()
@@ -121,6 +172,8 @@ class ClusterTarget:
             "operationId": status.get("operationId"),
             "kubernetesVersion": status.get("kubernetesVersion"),
             **{k: status.get(k) for k in HEALTH_FIELDS},
+            "observedGeneration": record.metadata.generation,
+            "conditions": mirrored_conditions(status.get("conditions"), record.metadata.generation),
         }
         current = record.status.as_stored()
         if any(current.get(k) != v for k, v in mirrored.items()):
@@ -133,6 +186,16 @@ class ClusterTarget:
         ref = record.spec.provisionedClusterRef if record else None
         if ref is not None and ref.name == obj.name:
             patching.delete_object(kinds.CLUSTER, obj.namespace, obj.name)
+
+
+def mirrored_conditions(source: list[dict[str, Any]] | None, generation: int | None) -> list[dict[str, Any]]:
+    """The ProvisionedCluster's conditions a Cluster record shows, stamped with the record's generation."""
+    out = []
+    for c in source or []:
+        if c.get("type") in MIRRORED_CONDITIONS:
+            copied = {k: v for k, v in c.items() if k != "observedGeneration"}
+            out.append({**copied, **({"observedGeneration": generation} if generation is not None else {})})
+    return out
 
 
 def _spec_of(record: cluster_model.Cluster, wanted: dict[str, Any]) -> dict[str, Any]:

@@ -82,7 +82,14 @@ def check_registered(namespace: str, name: str, cfg: settings_mod.Settings) -> s
     with metrics.HEALTH_CHECK_SECONDS.labels(kinds.CLUSTER.kind).time():
         probe = probe_mod.registered(obj, secrets.value, timeout=cfg.health_timeout, job_namespace=cfg.job_namespace)
     patch = health_status(probe, obj.status, obj.metadata.generation)
-    patch["externalStatus"] = "active" if probe.assessment.status != "unknown" else "pending"
+    reachable = probe.assessment.status != "unknown"
+    patch["externalStatus"] = "active" if reachable else "pending"
+    # Ready: fleetyard reaches the cluster through its kubeconfig (Healthy says how it is doing)
+    patch["conditions"] = conditions.set_condition(patch["conditions"], conditions.READY, reachable,
+                                                   "Reachable" if reachable else probe.assessment.reason,
+                                                   "" if reachable else probe.assessment.message,
+                                                   obj.metadata.generation)
+    patch["observedGeneration"] = obj.metadata.generation
     if probe.kubernetes_version:
         patch["kubernetesVersion"] = probe.kubernetes_version
     patching.patch_status(kinds.CLUSTER, namespace, name, patch)

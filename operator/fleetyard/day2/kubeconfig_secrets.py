@@ -2,8 +2,9 @@
 a machine one with a short-lived token, rewritten before it expires, and a user one whose
 `aws eks get-token` entry assumes the Connection's role.
 
-Called by the health check (`day2.checks`) after a probe reached EKS. The documents are
-credentials: only their expiry and names are logged.
+Called by the infrastructure reconciler (`publish`, before a cluster first says Ready) and by the
+health check (`day2.checks`, after each probe reached EKS). The documents are credentials: only
+their expiry and names are logged.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import logging
 from typing import Any
 
 from fleetyard import metrics
-from fleetyard.cloud import eks_token
+from fleetyard.cloud import eks, eks_token
+from fleetyard.connections import customer_session, external_id
 from fleetyard.day2 import kubeconfigs
 from fleetyard.kube import secrets
-from fleetyard.models import provisioned_cluster, timestamps
+from fleetyard.models import connection, provisioned_cluster, timestamps
 
 log = logging.getLogger(__name__)
 EXPIRES_AT = "fleetyard.io/expires-at"
@@ -50,3 +52,17 @@ def write(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.End
     if secrets.value_or_none(obj.namespace, user) != document:
         secrets.apply(obj, user, {"value": document}, {}, SECRET_LABELS)
     return {"kubeconfigSecretRef": {"name": machine}, "userKubeconfigSecretRef": {"name": user}}
+
+
+def publish(obj: provisioned_cluster.ProvisionedCluster, cluster_name: str, conn: connection.Connection,
+            read_secret: external_id.SecretReader, *, token_lifetime: float, refresh_before: float) -> dict[str, Any]:
+    """Both Secrets now, from EKS's answer through the Connection's role; the status refs to them.
+    `cloud.errors.CloudError` when the role or EKS cannot be reached."""
+    access = customer_session.for_connection(conn, "kubeconfig", read_secret, obj.spec.region)
+    sess = customer_session.session(access)
+    cluster = eks.describe_cluster(sess, cluster_name)
+    endpoint = kubeconfigs.Endpoint(cluster_name, cluster.get("endpoint") or "",
+                                    (cluster.get("certificateAuthority") or {}).get("data") or "", obj.spec.region)
+    token = eks_token.get_token(sess, cluster_name, obj.spec.region,
+                                lifetime=datetime.timedelta(seconds=token_lifetime))
+    return write(obj, endpoint, token, access.role_arn, refresh_before)

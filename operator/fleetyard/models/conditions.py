@@ -19,6 +19,8 @@ STALLED = "Stalled"
 PROVISIONED = "Provisioned"
 # ProvisionedCluster, Cluster: the last health check
 HEALTHY = "Healthy"
+# Operation: Unknown while queued or running, then True or False (Tekton's convention)
+SUCCEEDED = "Succeeded"
 # Connection: the role was assumed; the stack that made it is at the current template version
 CONNECTION_VERIFIED = "ConnectionVerified"
 TEMPLATE_SYNCED = "TemplateSynced"

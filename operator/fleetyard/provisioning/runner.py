@@ -27,7 +27,7 @@ from fleetyard.cloud import errors, session as sessions
 from fleetyard.connections import catalog, catalog_ops, external_id
 from fleetyard.kube import patching, resources, secret_data, secrets
 from fleetyard.models import kinds, operation as operation_model, timestamps
-from fleetyard.provisioning import failures, job as job_mod, progress
+from fleetyard.provisioning import failures, job as job_mod, operation_status, progress
 
 log = logging.getLogger(__name__)
 Finished = Callable[[str, str, str], Awaitable[None]]
@@ -50,6 +50,8 @@ class Runner:
         self._per_connection: collections.defaultdict[tuple[str, str], asyncio.Semaphore] = collections.defaultdict(
             lambda: asyncio.Semaphore(cfg.max_operations_per_connection))
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # each running Operation's conditions as last written (lastTransitionTime moves only on change)
+        self._conditions: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def busy(self, namespace: str, name: str) -> bool:
         task = self._tasks.get((namespace, name))
@@ -96,6 +98,7 @@ class Runner:
             await self._finish(op, "failed", error=self._failure(RuntimeError("runner failure"), 1))
         finally:
             self._tasks.pop(key, None)
+            self._conditions.pop(key, None)
         if ref.kind in ("Network", "ProvisionedCluster"):
             await self.on_finished(ref.kind, namespace, ref.name)
 
@@ -213,6 +216,13 @@ class Runner:
         return job_mod.build(op, target, conn, network, value, passphrase, self.cfg, recover=recover)
 
     async def _patch(self, op: operation_model.Operation, status: dict[str, Any]) -> None:
+        key = (op.namespace, op.name)
+        previous = self._conditions.get(key)
+        if previous is None:
+            previous = op.status.as_stored().get("conditions") or []
+        status = operation_status.decorate(previous, status)
+        if "conditions" in status:
+            self._conditions[key] = status["conditions"]
         await asyncio.to_thread(patching.patch_status, kinds.OPERATION, op.namespace, op.name, status)
 
     async def _finish(self, op: operation_model.Operation, phase: str, *, progress_: dict[str, Any] | None = None,
