@@ -1,4 +1,4 @@
-"""The `fleetyard` command: operator, webhooks, api, crds, webhook-rules, and the local environment (dev up/down/env)."""
+"""The `fleetyard` command: operator, webhooks, api, crds, webhook-rules, and the local environment (dev up/down/env/restart)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ def _dev(args: argparse.Namespace) -> int:
         return up.up(state, detach=args.detach)
     if args.dev_command == "down":
         return up.down(state)
+    if args.dev_command == "restart":
+        return up.restart(state, args.component)
     return up.print_env(state)
 
 
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     dev_up.add_argument("--detach", action="store_true", help="return once the samples are applied")
     dev_sub.add_parser("down", help="stop what `dev up --detach` started")
     dev_sub.add_parser("env", help="print export lines for KUBECONFIG and the AWS endpoint")
+    dev_restart = dev_sub.add_parser("restart", help="restart one process of the running environment")
+    dev_restart.add_argument("component", choices=["operator", "webhooks", "api"])
     dev.set_defaults(fn=_dev)
     from fleetyard import onboarding  # `fleetyard connection template|manifest`
 

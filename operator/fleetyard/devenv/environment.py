@@ -19,6 +19,7 @@ outputs agree on them.
 from __future__ import annotations
 
 import pathlib
+import shutil
 import time
 from typing import Any
 
@@ -32,6 +33,28 @@ from fleetyard.models import kinds
 
 # = provisioning.operator_env()'s FLEETYARD_FAKE_AWS_STATE (without building the Pulumi CLI to learn it)
 FAKE_AWS_STATE = "fake-aws-state.json"
+# What describes the cloud in a state dir: etcd (both control planes), the Pulumi state and workspaces,
+# the fake plugin's state, the sample external ids. moto keeps its state in memory only, so a new
+# moto means none of these may survive: `reset_state` removes them all (the PKI of each control
+# plane goes with it; Pulumi's plugin cache in pulumi-home and the logs stay).
+CLOUD_STATE = ("control-plane", "workload", "moto", "pulumi-state", "workspaces", "identities", FAKE_AWS_STATE,
+               "sample-external-ids")
+RESTARTABLE = ("operator", "webhooks", "api")
+
+
+def reset_state(state_dir: pathlib.Path) -> list[str]:
+    """Removes what a previous environment left in `state_dir` about its cloud; returns what it removed."""
+    removed = []
+    for name in CLOUD_STATE:
+        path = state_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
 
 
 def rbac_docs() -> list[dict[str, Any]]:
@@ -160,6 +183,13 @@ class Environment:
             self.api_server.stop()
             self.api_server = None
             self._api_url = None
+
+    def restart(self, component: str, timeout: float = 60) -> None:
+        """Stop and start one of the fleetyard processes (it runs the code as it is now)."""
+        if component not in RESTARTABLE:
+            raise ValueError(f"{component!r} is not one of {', '.join(RESTARTABLE)}")
+        getattr(self, f"stop_{component}")()
+        getattr(self, f"start_{component}")(timeout)
 
     def wait_for_webhooks(self, timeout: float) -> None:
         """Until a dry-run create comes back stamped with an id by the mutating webhook."""

@@ -1,10 +1,20 @@
-"""`fleetyard dev up | down | env`: the local environment for people (what `make run` calls).
+"""`fleetyard dev up | down | env | restart`: the local environment for people (what `make run` calls).
 
-`up` runs in the foreground: it starts the Environment (operator and REST API included), applies
-examples/, creates the sample API users (`sample_users`), prints each status change and stops
-everything on Ctrl-C. `up --detach` starts that same foreground process in the background, waits
-until it is ready and returns; `down` stops it. State lives in the state dir (`.fleetyard/dev/`):
-`kubeconfig`, `env`, `up.pid`, `up.log`, and while it runs `api-url` and `token-<user>`.
+`up` runs in the foreground: it starts the Environment (operator and REST API included) from a clean
+cloud state, applies examples/, creates the sample API users (`sample_users`), prints each status
+change and stops everything on Ctrl-C. `up --detach` starts that same foreground process in the
+background, waits until it is ready and returns; `down` stops it. State lives in the state dir
+(`.fleetyard/dev/`): `kubeconfig`, `env`, `up.pid`, `up.log`, and while it runs `api-url` and
+`token-<user>`.
+
+All or nothing: moto holds the fake AWS account in memory, so what a stopped environment leaves
+about its cloud (etcd, the Pulumi state, the fake plugin's state; `environment.CLOUD_STATE`) is
+removed when the next one starts, and the samples are built again. Nothing is left `active` on
+resources that no longer exist.
+
+`restart operator|webhooks|api` restarts one process of a running environment (to run code just
+edited): it leaves a request in `restart-request` and sends SIGHUP to `up`, which restarts that
+process and answers in `restart-done`.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from typing import Any
 
 import kubernetes
@@ -47,9 +58,14 @@ def up(state: pathlib.Path, detach: bool = False, examples: pathlib.Path | None 
     state.mkdir(parents=True, exist_ok=True)
     (state / "ready").unlink(missing_ok=True)
     (state / "up.pid").write_text(str(os.getpid()))
-    stop = threading.Event()
+    stop, restart = threading.Event(), threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: restart.set())
+    removed = environment.reset_state(state)
+    if removed:
+        print(f"removed the previous environment's cloud state ({', '.join(removed)}): moto starts empty, "
+              "so everything is built again", flush=True)
     env = environment.Environment(state, {"FLEETYARD_TIMER_TICK": "5", "FLEETYARD_LOG_FORMAT": "json"})
     try:
         print("starting etcd, kube-apiserver, moto, the operator and the API ...", flush=True)
@@ -65,7 +81,7 @@ def up(state: pathlib.Path, detach: bool = False, examples: pathlib.Path | None 
         print(f"\nready. In another shell:\n  eval $(fleetyard dev env)\n  kubectl get fleetyard -A\n"
               f"{sample_users.hint(state)}"
               f"Logs: {state}/operator.log, {state}/api.log. Ctrl-C stops everything.\n", flush=True)
-        _watch(env.api, stop)
+        _watch(env.api, stop, lambda: _serve_restart(state, env, restart, tokens))
     finally:
         env.stop()
         sample_users.remove_files(state)
@@ -88,10 +104,61 @@ def _write_state(state: pathlib.Path, env: environment.Environment) -> None:
     os.chmod(state / "env", 0o600)
 
 
-def _watch(api: kubernetes.client.ApiClient, stop: threading.Event) -> None:
+def _serve_restart(state: pathlib.Path, env: environment.Environment, restart: threading.Event,
+                   tokens: dict[str, str]) -> None:
+    """Restarts the process `dev restart` asked for, if it asked."""
+    if not restart.is_set():
+        return
+    restart.clear()
+    try:
+        request = (state / "restart-request").read_text().split()
+    except FileNotFoundError:
+        return
+    component, nonce = request[0], request[1] if len(request) > 1 else ""
+    try:
+        print(f"{time.strftime('%H:%M:%S')} restarting {component} ...", flush=True)
+        env.restart(component)
+        if component == "api":
+            sample_users.write_files(state, env.api_url, tokens)  # a new port
+        answer = f"ok {component} {nonce}"
+    except Exception as exc:  # noqa: BLE001 - reported to `dev restart`; `up` keeps running
+        answer = f"failed {component} {nonce} {exc}"
+    print(f"{time.strftime('%H:%M:%S')} restart: {answer}", flush=True)
+    (state / "restart-done").write_text(answer)
+
+
+def restart(state: pathlib.Path, component: str, timeout: float = 120) -> int:
+    """Asks the running `up` to restart one process and waits for its answer."""
+    state = state.resolve()
+    pid = _pid(state)
+    if pid is None:
+        print("fleetyard dev is not running", file=sys.stderr)
+        return 1
+    nonce = uuid.uuid4().hex[:8]
+    (state / "restart-done").unlink(missing_ok=True)
+    (state / "restart-request").write_text(f"{component} {nonce}")
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            answer = (state / "restart-done").read_text()
+        except FileNotFoundError:
+            answer = ""
+        if f" {nonce}" in answer:
+            print(f"{component} restarted" if answer.startswith("ok") else answer, file=sys.stderr if
+                  not answer.startswith("ok") else sys.stdout)
+            return 0 if answer.startswith("ok") else 1
+        time.sleep(0.3)
+    print(f"no answer from fleetyard dev (pid {pid}) within {timeout:.0f}s; see {state / 'up.log'}", file=sys.stderr)
+    return 1
+
+
+def _watch(api: kubernetes.client.ApiClient, stop: threading.Event, between: Any = None) -> None:
     custom = kubernetes.client.CustomObjectsApi(api)
     seen: dict[str, str] = {}
     while not stop.wait(1.0):
+        if between is not None:
+            between()
         for kind in WATCHED:
             try:
                 items = custom.list_cluster_custom_object(kinds.GROUP, kinds.VERSION, kind.plural)["items"]
