@@ -25,8 +25,8 @@ _TYPE_META = {
                                                     "of an object: fleetyard.io/v1alpha1."},
     "kind": {"type": "string", "description": "Kind is a string value representing the REST resource this object "
                                               "represents."},
-    "metadata": {"type": "object", "description": "Standard object's metadata: name, namespace (the "
-                                                  "organization), labels (fleetyard.io/id), annotations."},
+    # the apiserver publishes ObjectMeta's own schema and docs for metadata; the CRD may only say `object`
+    "metadata": {"type": "object"},
 }
 
 

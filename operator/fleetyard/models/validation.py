@@ -60,8 +60,10 @@ def cidr_rules(field: str) -> list[dict[str, str]]:
                  f"{field} must be an IPv4 CIDR such as 10.0.0.0/16"),
             rule("!isCIDR(self) || cidr(self) == cidr(self).masked()",
                  f"{field} has host bits set: use the network address (e.g. 10.61.0.0/16, not 10.61.1.0/16)",
-                 message_expression=(f"'{field} ' + self + ' has host bits set: use the network address ' + "
-                                     "string(cidr(self).masked()) + ' (or a longer prefix)'"))]
+                 # the masked address itself cannot be in the message: string(cidr(...)) has no size bound
+                 # the cost estimator accepts; `self` has (maxLength)
+                 message_expression=(f"'{field} ' + self + ' has host bits set: use the network address (the "
+                                     "first address of the range, e.g. 10.61.0.0/16 for 10.61.1.0/16)'"))]
 
 
 def check_ipv4_cidr(value: str, field: str, min_prefix: int = 0, max_prefix: int = 32) -> str:
