@@ -169,3 +169,22 @@ def test_updates_are_written_as_the_api_and_refused_without_sending(env, story: 
                 refused.text
     assert get(story.custom, story.namespace, kinds.PROVISIONED_CLUSTER, story.name)["metadata"][
         "generation"] == generation
+
+
+def test_the_connections_catalog_is_the_seeds_operation_result(env, story: Story) -> None:
+    """The instance-type catalog extension: the succeeded `listInstanceTypes` Operation of the Connection,
+    in the seed's Operation shape, with the items and metadata of its result."""
+    connection = story.path.split("/")[3]
+    with rest.client(env, story.tokens["admin"]) as api:
+        def succeeded() -> dict[str, Any] | None:
+            body = api.get(f"/infra/connections/{connection}/instance-types").json()
+            return body if body.get("status") == "succeeded" else None
+        catalog = wait_for(succeeded, 60, "the catalog Operation to succeed")
+    assert catalog["operation"] == "listInstanceTypes" and catalog["resourceType"] == "connection"
+    assert catalog["resourceId"] == connection and catalog["organizationId"] == story.namespace
+    m7g = next(i for i in catalog["result"]["items"] if i["instanceType"] == "m7g.large")
+    assert m7g == {"provider": "aws", "instanceType": "m7g.large", "vCpus": 2, "memoryMiB": 8192,
+                   "architecture": "arm64", "gpuCount": 0, "instanceFamily": "m7g", "maxPods": 29,
+                   "group": "general", "allocatableMilliCpu": 1750}
+    assert catalog["result"]["metadata"]["provider"] == "aws" and catalog["result"]["outputs"] is None
+    assert catalog["error"] is None
