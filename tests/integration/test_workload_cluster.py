@@ -13,8 +13,9 @@ entry a token is a 401; an entry's access policies give what EKS documents for t
 create, a namespace scope stops at its namespaces); deleting the entry revokes access at the
 token's next review. The apiserver caches a refusal for the cluster's `webhook_cache_ttl`, 1 s
 here (10 s in the Environment), and an accepted token for 10 s whatever that TTL
-(`workload_cluster.TOKEN_SUCCESS_CACHE`): the tests wait it out rather than shorten it. Tampered, expired, unsigned-cluster-header,
-wrong-cluster and wrong-host tokens are 401s; the authenticator's own verdict names the reason.
+(`workload_cluster.TOKEN_SUCCESS_CACHE`): the tests wait it out rather than shorten it.
+Tampered, expired, unsigned-cluster-header, wrong-cluster and wrong-host tokens are 401s; the
+authenticator's own verdict names the reason.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ REGION = moto_server.DEFAULT_REGION
 PLUGIN_DIR = pathlib.Path(__file__).resolve().parents[2] / "hack" / "pulumi-aws-plugin"
 POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKS{}Policy"
 CACHE_TTL = 1.0
+Bed = tuple[moto_server.MotoServer, workload_cluster.WorkloadCluster, pathlib.Path]
 REVIEW_WAIT = workload_cluster.TOKEN_SUCCESS_CACHE + 5  # the cache, then STS and the webhook on a busy machine
 
 
@@ -86,8 +88,7 @@ class EksAccessApi:
 
 
 @pytest.fixture(scope="module")
-def test_bed(tmp_path_factory: pytest.TempPathFactory,
-             ) -> collections.abc.Iterator[tuple[moto_server.MotoServer, workload_cluster.WorkloadCluster, pathlib.Path]]:
+def test_bed(tmp_path_factory: pytest.TempPathFactory) -> collections.abc.Iterator[Bed]:
     server = moto_server.MotoServer(tmp_path_factory.mktemp("moto"))
     state_file = tmp_path_factory.mktemp("plugin") / "fake-aws-state.json"
     with workload_cluster.WorkloadCluster(tmp_path_factory.mktemp("workload"), lambda: server.endpoint, [CLUSTER],
@@ -99,20 +100,17 @@ def test_bed(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="module")
-def moto(test_bed: tuple[moto_server.MotoServer, workload_cluster.WorkloadCluster, pathlib.Path],
-         ) -> moto_server.MotoServer:
+def moto(test_bed: Bed) -> moto_server.MotoServer:
     return test_bed[0]
 
 
 @pytest.fixture(scope="module")
-def workload(test_bed: tuple[moto_server.MotoServer, workload_cluster.WorkloadCluster, pathlib.Path],
-             ) -> workload_cluster.WorkloadCluster:
+def workload(test_bed: Bed) -> workload_cluster.WorkloadCluster:
     return test_bed[1]
 
 
 @pytest.fixture(scope="module")
-def eks_api(test_bed: tuple[moto_server.MotoServer, workload_cluster.WorkloadCluster, pathlib.Path],
-            ) -> EksAccessApi:
+def eks_api(test_bed: Bed) -> EksAccessApi:
     """The EKS cluster `CLUSTER` in moto and its access-entry API, called as the account admin."""
     server, _, state_file = test_bed
     config = _plugin("fake_aws_config")
@@ -466,8 +464,9 @@ def test_a_role_the_person_assumes_maps_to_the_roles_entry(
 @pytest.mark.parametrize(("case", "principal", "inputs", "error"), [
     ("an assumed-role session", "arn:aws:sts::123456789012:assumed-role/x/y", {}, "invalid principal"),
     ("a user that does not exist", "arn:aws:iam::123456789012:user/nobody", {}, "invalid principal"),
-    ("a service-linked role", "arn:aws:iam::123456789012:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS",
-     {}, "Service Linked Role"),
+    ("a service-linked role",
+     "arn:aws:iam::123456789012:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS", {},
+     "Service Linked Role"),
     ("a system: group", "{person}", {"kubernetesGroups": ["system:masters"]}, "cannot start with system:"),
 ])
 def test_the_plugin_refuses_access_entries_eks_refuses(eks_api: EksAccessApi, person: people.Person, case: str,

@@ -76,7 +76,7 @@ def test_namespace_scope_needs_role_bindings_in_those_namespaces() -> None:
 
 @pytest.mark.parametrize(("case", "entries", "caller", "mode", "reason"), [
     ("no entry", {ROLE: _entry(ROLE)}, ALICE, "API", f"no access entry for {USER}"),
-    ("another account's role of that name", {f"arn:aws:iam::210987654321:role/DataViewer":
+    ("another account's role of that name", {"arn:aws:iam::210987654321:role/DataViewer":
                                              _entry("arn:aws:iam::210987654321:role/DataViewer")},
      SESSION, "API", "no access entry"),
     ("a user entry does not cover a role", {USER: _entry(USER)}, SESSION, "API", "no access entry"),

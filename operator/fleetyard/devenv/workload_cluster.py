@@ -39,7 +39,7 @@ import base64
 import dataclasses
 import json
 import pathlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import kubernetes
 
@@ -53,7 +53,7 @@ ENDPOINT_ENV = "FLEETYARD_FAKE_EKS_ENDPOINT"
 CA_DATA_ENV = "FLEETYARD_FAKE_EKS_CA_DATA"
 POLICY_LABELS = {"fleetyard.io/test-bed": "eks-access-policy"}
 
-AccessEntries = Callable[[str, str], "eks_access.ClusterAccess | None"]
+AccessEntries = Callable[[str, str], eks_access.ClusterAccess | None]
 """(cluster name, region) -> the cluster's access configuration, None for a cluster without any."""
 
 
@@ -155,16 +155,6 @@ class WorkloadCluster(processes.Service):
             self.control_plane.stop()
         finally:
             self.authenticator.stop()
-
-    def can(self, username: str, verb: str = "*", resource: str = "*",
-            groups: Iterable[str] = eks_authenticator.GROUPS, namespace: str = "") -> bool:
-        """A SubjectAccessReview: may `username` (in `groups`) do `verb` on `resource`?"""
-        review = kubernetes.client.AuthorizationV1Api(self.admin_api).create_subject_access_review({
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-            "spec": {"user": username, "groups": list(groups),
-                     "resourceAttributes": {"verb": verb, "resource": resource, "group": "*",
-                                            "namespace": namespace}}})
-        return bool(review.status.allowed)
 
     def _install_access_policies(self) -> None:
         """A ClusterRole per EKS access policy and a ClusterRoleBinding of its cluster-scope group."""
