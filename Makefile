@@ -28,10 +28,13 @@ up: $(STAMP) tools
 down: $(STAMP)
 	$(VENV)/bin/fleetyard dev down
 
+# lint-imports: the layers and doors of .importlinter (a second or less) before the suite
 test: $(STAMP) tools
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests/unit
 
 crds: $(STAMP)

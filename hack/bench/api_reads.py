@@ -57,11 +57,10 @@ import kubernetes
 
 from benchlib import (BenchError, Deadline, Report, cpu_seconds, log, machine_cpu, read_text, report_machine,
                       run_main, stop_environment, wait_until)
-from fleetyard import ids
 from fleetyard.devenv import environment
 from fleetyard.kube import apply as kube_apply
 from fleetyard.kube import service_accounts
-from fleetyard.models import kinds
+from fleetyard.models import ids, kinds
 
 NAMESPACE = "bench"
 VIEWER = "viewer"

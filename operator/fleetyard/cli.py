@@ -7,21 +7,28 @@ import pathlib
 import sys
 
 
+def _generate(out: pathlib.Path, files: dict[str, str], check: bool, what: str, command: str) -> int:
+    """Write generated `files` (name -> text) under `out`, or with `check` list those that differ."""
+    if check:
+        stale = [name for name, text in files.items()
+                 if not (out / name).exists() or (out / name).read_text() != text]
+        if stale:
+            print(f"{what} in {out} differ from the code: {', '.join(stale)}; run `fleetyard {command}`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text)
+        print(out / name)
+    return 0
+
+
 def _crds(args: argparse.Namespace) -> int:
     from fleetyard import crdgen
 
-    out = pathlib.Path(args.out)
-    if args.check:
-        stale = [crdgen.file_name(d) for d in crdgen.all_crds()
-                 if not (out / crdgen.file_name(d)).exists()
-                 or (out / crdgen.file_name(d)).read_text() != crdgen.render(d)]
-        if stale:
-            print(f"CRDs in {out} differ from the models: {', '.join(stale)}; run `fleetyard crds`", file=sys.stderr)
-            return 1
-        return 0
-    for path in crdgen.write(out):
-        print(path)
-    return 0
+    return _generate(pathlib.Path(args.out), {crdgen.file_name(d): crdgen.render(d) for d in crdgen.all_crds()},
+                     args.check, "CRDs", "crds")
 
 
 def _operator(_: argparse.Namespace) -> int:
@@ -42,14 +49,8 @@ def _webhook_rules(args: argparse.Namespace) -> int:
     from fleetyard import webhooks_app
 
     out = pathlib.Path(args.out)
-    if args.check:
-        if not out.exists() or out.read_text() != webhooks_app.render_rules():
-            print(f"{out} differs from the admission handlers; run `fleetyard webhook-rules`", file=sys.stderr)
-            return 1
-        return 0
-    out.write_text(webhooks_app.render_rules())
-    print(out)
-    return 0
+    return _generate(out.parent, {out.name: webhooks_app.render_rules()}, args.check, "webhook rules",
+                     "webhook-rules")
 
 
 def _api(_: argparse.Namespace) -> int:
@@ -74,16 +75,7 @@ def _dev(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from fleetyard import docsgen
 
-    out = pathlib.Path(args.out)
-    if args.check:
-        stale = docsgen.stale(out)
-        if stale:
-            print(f"docs in {out} differ from the code: {', '.join(stale)}; run `fleetyard docs`", file=sys.stderr)
-            return 1
-        return 0
-    for path in docsgen.write(out):
-        print(path)
-    return 0
+    return _generate(pathlib.Path(args.out), docsgen.render_all(), args.check, "docs", "docs")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 
 import yaml
 
-from fleetyard import connection_template
 from fleetyard.cloud import cloudformation, errors, session as sessions
+from fleetyard.connections import template as connection_template
 from fleetyard.models import connection, kinds
 
 PRINCIPAL_PARAMETER = "FleetyardPrincipalArn"

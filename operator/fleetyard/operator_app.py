@@ -16,8 +16,9 @@ from typing import Any
 import kopf
 import prometheus_client
 
-from fleetyard import catalog, settings as settings_mod
-from fleetyard.controllers import connection, health, identity, infra_reconciler, infrastructure, operation
+from fleetyard import settings as settings_mod
+from fleetyard.connections import catalog
+from fleetyard.controllers import cluster, connection, identity, infra_reconciler, network, operation, provisioned_cluster
 from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
@@ -27,9 +28,10 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     identity.register(registry)
     connection.register(registry, cfg)
-    infrastructure.register(registry, cfg)
+    network.register(registry, cfg)
+    provisioned_cluster.register(registry, cfg)
+    cluster.register(registry, cfg)
     operation.register(registry, cfg)
-    health.register(registry, cfg)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

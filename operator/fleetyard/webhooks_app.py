@@ -16,10 +16,12 @@ from typing import Any
 import kopf
 import prometheus_client
 import yaml
-from kopf._cogs.structs import references  # Kopf's Resource: the same builder its managed mode uses
+# Kopf's own builder of webhook configurations (what its managed mode patches in), private to Kopf but
+# the one place its conventions (names, paths, side effects) live; a test pins its output in the chart.
 from kopf._core.engines import admission as kopf_admission
 
-from fleetyard import catalog, settings as settings_mod
+from fleetyard import settings as settings_mod
+from fleetyard.connections import catalog
 from fleetyard.controllers import admission
 from fleetyard.models import kinds
 
@@ -72,7 +74,7 @@ def webhook_rules() -> dict[str, list[dict[str, Any]]]:
     Built by Kopf's own `build_webhooks` (the function its managed mode uses), so names, paths
     (`/<handler id>`), rules and side effects are exactly what the server routes and expects."""
     registry = build_registry()
-    resources = [references.Resource(kinds.GROUP, kinds.VERSION, k.plural, kind=k.kind, namespaced=True)
+    resources = [kopf.Resource(kinds.GROUP, kinds.VERSION, k.plural, kind=k.kind, namespaced=True)
                  for k in kinds.ALL]
     out: dict[str, list[dict[str, Any]]] = {}
     for reason in (kopf_admission.causes.WebhookType.MUTATING, kopf_admission.causes.WebhookType.VALIDATING):

@@ -9,7 +9,9 @@ from typing import Any
 
 import boto3
 
+from fleetyard import settings
 from fleetyard.models import kinds
+from fleetyard.provisioning import job as job_mod
 from tests.conftest import create, get, wait_for
 
 PROVISION_TIMEOUT = 240
@@ -94,3 +96,24 @@ def fake_aws_state(env) -> dict[str, Any]:
 
 def create_cluster_record(custom, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return create(custom, namespace, kinds.CLUSTER, {"metadata": {"name": name}, "spec": spec})
+
+
+def connection_body(name: str, namespace: str, seed_id: str, role_arn: str) -> dict[str, Any]:
+    """A Connection as stored, for tests that run the worker without the operator."""
+    return {"kind": "Connection", "metadata": {"name": name, "namespace": namespace, "labels": {kinds.ID_LABEL: seed_id}},
+            "spec": {"displayName": name, "providerConfig": {
+                "accountId": role_arn.split(":")[4], "region": "us-east-1", "roleArn": role_arn,
+                "externalIdSecretRef": {"name": f"{name}-external-id"}}}}
+
+
+def worker_job(op_name: str, operation: str, target: dict[str, Any], conn: dict[str, Any],
+               network: dict[str, Any] | None, external_id: str, passphrase: str, cfg: settings.Settings,
+               **kw: Any) -> job_mod.Job:
+    """The job the runner would build for an Operation `op_name` over these bodies (each parsed as the
+    runner parses what it reads)."""
+    op = {"metadata": {"name": op_name, "namespace": target["metadata"]["namespace"]},
+          "spec": {"operation": operation, "resourceType": "network" if target["kind"] == "Network" else "externalCluster",
+                   "resourceRef": {"kind": target["kind"], "name": target["metadata"]["name"]}}}
+    return job_mod.build(kinds.OPERATION.parse(op), kinds.BY_KIND[target["kind"]].parse(target),
+                         kinds.CONNECTION.parse(conn), kinds.NETWORK.parse(network) if network else None,
+                         external_id, passphrase, cfg, **kw)

@@ -13,8 +13,9 @@ import kubernetes
 import pytest
 import yaml
 
-from fleetyard import cluster_access, cluster_metrics
+from fleetyard.day2 import access, usage_metrics
 from fleetyard.devenv import tools
+from fleetyard.kube import secrets
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for
 from tests.e2e import connections, infra
@@ -141,12 +142,12 @@ def test_metrics_for_the_last_hour(env, cluster, custom) -> None:
                                  Dimensions=[{"Name": "ClusterName", "Value": name}])["Metrics"]
         return listed or None
     wait_for(published, 30, "the operator's ReadyNodes samples")
-    obj = get(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod")
-    connection = get(custom, namespace, kinds.CONNECTION, "prod")
-    series = cluster_access.metrics(obj, connection, "1h", now=now + datetime.timedelta(minutes=1))
+    obj = kinds.PROVISIONED_CLUSTER.parse(get(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod"))
+    connection = kinds.CONNECTION.parse(get(custom, namespace, kinds.CONNECTION, "prod"))
+    series = access.metrics(obj, connection, secrets.value, "1h", now=now + datetime.timedelta(minutes=1))
     cpu = {p["timestamp"]: p["value"] for p in series["cpuUtilization"]}
     assert len(cpu) == 10 and cpu[(now - datetime.timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")] == 13.0
-    price = cluster_metrics.load_prices("us-east-1").prices["m7g.large"]
+    price = usage_metrics.load_prices("us-east-1").prices["m7g.large"]
     latest = series["estimatedCost"][-1]
     assert latest["timestamp"] == now.strftime("%Y-%m-%dT%H:%M:%SZ")
     # node-hours x price: on average between 1 and 2 ready m7g.large in that minute (the degraded test
@@ -154,7 +155,7 @@ def test_metrics_for_the_last_hour(env, cluster, custom) -> None:
     assert price / 60 * 0.999 <= latest["value"] <= 2 * price / 60 * 1.001
     assert series["unknownInstanceTypes"] == []
     with pytest.raises(ValueError, match="period"):
-        cluster_access.metrics(obj, connection, "2h")
+        access.metrics(obj, connection, secrets.value, "2h")
 
 
 def test_registered_cluster_shows_health(env, namespace, custom, core) -> None:

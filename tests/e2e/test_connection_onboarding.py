@@ -13,7 +13,8 @@ import uuid
 import pytest
 import yaml
 
-from fleetyard import cli, connection_template
+from fleetyard import cli
+from fleetyard.connections import template as connection_template
 from fleetyard.kube import apply as kube_apply
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for

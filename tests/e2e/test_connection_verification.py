@@ -13,9 +13,8 @@ import uuid
 import kubernetes
 import pytest
 
-from fleetyard import conditions
 from fleetyard.devenv import customer_account, people
-from fleetyard.models import kinds
+from fleetyard.models import conditions, kinds
 from tests import manifests
 from tests.conftest import create, get, wait_for
 from tests.e2e import infra
@@ -118,7 +117,8 @@ def test_deleting_a_connection_in_use_waits_and_names_the_user(custom, core, nam
         except kubernetes.client.ApiException as exc:
             return exc.status == 404
         return False
-    wait_for(gone, 20, "the Connection to be deleted")
+    # the Network's provision may still be running: its destroy waits for it, then the Connection goes
+    wait_for(gone, 240, "the Connection to be deleted")
 
 
 def test_no_secret_in_logs_status_or_events(env, custom, core, namespace, role) -> None:

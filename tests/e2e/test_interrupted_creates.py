@@ -17,7 +17,6 @@ import uuid
 import pytest
 
 from fleetyard import settings
-from fleetyard.provisioning import jobs
 from tests.e2e import connections, infra
 
 pytestmark = pytest.mark.timeout(400)
@@ -53,8 +52,8 @@ def _everything_pending(job) -> int:
 
 
 def _job(op: str, target: dict, conn: dict, network: dict | None, cfg: settings.Settings, recover: bool = False):
-    return jobs.build({"metadata": {"name": f"{target['metadata']['name']}-{op}"}, "spec": {"operation": op}},
-                      target, conn, network, connections.EXTERNAL_ID, "pass", cfg, recover=recover)
+    return infra.worker_job(f"{target['metadata']['name']}-{op}", op, target, conn, network, connections.EXTERNAL_ID,
+                            "pass", cfg, recover=recover)
 
 
 def test_pending_creates_are_adopted_not_duplicated(env, tmp_path) -> None:
@@ -62,15 +61,16 @@ def test_pending_creates_are_adopted_not_duplicated(env, tmp_path) -> None:
     cfg = settings.Settings(state_backend_url=(tmp_path / "state").as_uri(), workspace_root=str(tmp_path / "ws"))
     os.makedirs(tmp_path / "state")
     suffix = uuid.uuid4().hex[:4].upper()
-    conn = {"kind": "Connection", "metadata": {"name": "prod", "labels": {"fleetyard.io/id": "CONNADOPT1"}},
-            "spec": {"providerConfig": {"roleArn": role.role_arn}}}
+    conn = infra.connection_body("prod", "adopt", "CONNADOPT1", role.role_arn)
     net = {"kind": "Network", "metadata": {"name": "net", "namespace": "adopt", "labels": {"fleetyard.io/id": f"NETADO{suffix}"}},
-           "spec": {"region": "us-east-1", "config": {"cidr": "10.100.0.0/20", "natGateways": "OnePerAz"}}}
+           "spec": {"connectionRef": {"name": "prod"}, "displayName": "net", "region": "us-east-1",
+                    "config": {"cidr": "10.100.0.0/20", "natGateways": "OnePerAz"}}}
     built = _worker(env, _job("provision", net, conn, None, cfg))["result"]["outputs"]
     net["status"] = {"providerNetworkId": built["vpcId"], "iacOutputs": built}
     cluster = {"kind": "ProvisionedCluster", "metadata": {"name": "prod", "namespace": "adopt",
                                                           "labels": {"fleetyard.io/id": f"CLUADO{suffix}"}},
-               "spec": {"region": "us-east-1", "networkRef": {"name": "net"}, "config": {
+               "spec": {"connectionRef": {"name": "prod"}, "displayName": "prod", "region": "us-east-1",
+                        "networkRef": {"name": "net"}, "config": {
                    "kubernetesVersion": "1.35", "systemNodeGroup": {"name": "system", "instanceTypes": ["m7g.large"],
                                                                     "minSize": 1, "maxSize": 2, "desiredSize": 1}}}}
     cluster_out = _worker(env, _job("provision", cluster, conn, net, cfg))["result"]["outputs"]

@@ -7,7 +7,7 @@ import pytest
 
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for
-from tests.e2e import connections, infra, rest
+from tests.e2e import connections, inert, infra, rest
 
 CLUSTERS = 5
 
@@ -37,8 +37,8 @@ def org(env):
     ids = {n: rest.seed_id(custom, namespace, kinds.PROVISIONED_CLUSTER, n) for n in names}
     connection_id = rest.seed_id(custom, namespace, kinds.CONNECTION, "prod")
     # the Cluster records the operator keeps beside each ProvisionedCluster
-    wait_for(lambda: all((get(custom, namespace, kinds.CLUSTER, n).get("status") or {}).get("externalClusterId")
-                         for n in names[:2]), 30, "Cluster records")
+    for n in names[:2]:
+        inert.record_id(custom, namespace, n, timeout=120)
     return {"namespace": namespace, "tokens": tokens, "ids": ids, "connection": connection_id, "custom": custom}
 
 

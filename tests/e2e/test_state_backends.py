@@ -12,7 +12,6 @@ import uuid
 import pytest
 
 from fleetyard import settings
-from fleetyard.provisioning import jobs
 from tests.e2e import connections, infra
 
 pytestmark = pytest.mark.timeout(300)
@@ -34,24 +33,24 @@ def test_network_state_in_an_s3_bucket(env, tmp_path) -> None:
     backend = f"s3://{bucket}?region=us-east-1&endpoint={endpoint}&s3ForcePathStyle=true"
     role = connections.deploy_role(env)
     network_id = "S3STATE" + uuid.uuid4().hex[:3].upper()
-    conn = {"kind": "Connection", "metadata": {"name": "prod", "labels": {"fleetyard.io/id": "CONNS3TEST"}},
-            "spec": {"providerConfig": {"roleArn": role.role_arn}}}
+    conn = infra.connection_body("prod", "s3org", "CONNS3TEST", role.role_arn)
     net = {"kind": "Network", "metadata": {"name": "net", "namespace": "s3org",
                                            "labels": {"fleetyard.io/id": network_id}},
-           "spec": {"region": "us-east-1", "config": {"cidr": "10.60.0.0/20", "natGateways": "Single"}}}
+           "spec": {"connectionRef": {"name": "prod"}, "displayName": "net", "region": "us-east-1",
+                    "config": {"cidr": "10.60.0.0/20", "natGateways": "Single"}}}
     cfg = settings.Settings(state_backend_url=backend, workspace_root=str(tmp_path))
-    op = {"metadata": {"name": "net-provision-s3"}, "spec": {"operation": "provision"}}
-    job = jobs.build(op, net, conn, None, connections.EXTERNAL_ID, "s3-passphrase", cfg)
+    job = infra.worker_job("net-provision-s3", "provision", net, conn, None, connections.EXTERNAL_ID, "s3-passphrase",
+                           cfg)
 
     first = _run(env, job)
     vpc = first["outputs"]["vpcId"]
     keys = [o["Key"] for o in infra.aws(env, "s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert any(k.endswith(f"fleetyard-byoc-network/s3org-{network_id.lower()}.json") for k in keys), keys
-    again = _run(env, jobs.build({**op, "metadata": {"name": "net-update-s3"}}, net, conn, None,
-                                 connections.EXTERNAL_ID, "s3-passphrase", cfg))
+    again = _run(env, infra.worker_job("net-update-s3", "provision", net, conn, None, connections.EXTERNAL_ID,
+                                       "s3-passphrase", cfg))
     assert again["outputs"]["vpcId"] == vpc and len(infra.vpcs_of(env, network_id)) == 1
 
     net["status"] = {"providerNetworkId": vpc}
-    destroy = {"metadata": {"name": "net-destroy-s3"}, "spec": {"operation": "destroy"}}
-    _run(env, jobs.build(destroy, net, conn, None, connections.EXTERNAL_ID, "s3-passphrase", cfg))
+    _run(env, infra.worker_job("net-destroy-s3", "destroy", net, conn, None, connections.EXTERNAL_ID, "s3-passphrase",
+                               cfg))
     assert infra.vpcs_of(env, network_id) == []

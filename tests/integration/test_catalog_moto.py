@@ -13,8 +13,8 @@ import pathlib
 import boto3
 import pytest
 
-from fleetyard import catalog
 from fleetyard.cloud import ec2, session as sessions
+from fleetyard.connections import catalog
 from fleetyard.devenv import moto_server
 from fleetyard.models import operation
 

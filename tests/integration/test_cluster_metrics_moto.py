@@ -17,8 +17,8 @@ import uuid
 import boto3
 import pytest
 
-from fleetyard import cluster_metrics
 from fleetyard.cloud import cloudwatch, session as sessions
+from fleetyard.day2 import usage_metrics
 from fleetyard.devenv import moto_server
 
 pytestmark = pytest.mark.integration
@@ -63,13 +63,13 @@ def published(aws: boto3.Session) -> dict[str, object]:
             cloudwatch.Sample("node_cpu_utilization", (("ClusterName", neighbour),), 77.0, at, "Percent"),
         ]
         nodes = {"m7g.large": 2 if i < 30 else 3, "c6i.xlarge": 1, "x9z.mega": 1}
-        fleet += cluster_metrics.health_samples(cluster, nodes, i % 4, at)
-        fleet += cluster_metrics.health_samples(cluster, {}, 0, later)                      # maximum stays i % 4
-        fleet += cluster_metrics.health_samples(neighbour, {"m7g.large": 50}, 9, at)
+        fleet += usage_metrics.health_samples(cluster, nodes, i % 4, at)
+        fleet += usage_metrics.health_samples(cluster, {}, 0, later)                      # maximum stays i % 4
+        fleet += usage_metrics.health_samples(neighbour, {"m7g.large": 50}, 9, at)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cloudwatch, "MAX_DATUMS_PER_CALL", 97)   # several calls each, one of them short
         cloudwatch.put_samples(aws, region, "ContainerInsights", insights)
-        cloudwatch.put_samples(aws, region, cluster_metrics.NAMESPACE, fleet)
+        cloudwatch.put_samples(aws, region, usage_metrics.NAMESPACE, fleet)
     return {"region": region, "now": now, "start": start, "cluster": cluster}
 
 
@@ -85,8 +85,8 @@ def _stamps(start: datetime.datetime, count: int, step: datetime.timedelta) -> l
 def test_last_hour(aws: boto3.Session, published: dict[str, object]) -> None:
     now, start = published["now"], published["start"]
     assert isinstance(now, datetime.datetime) and isinstance(start, datetime.datetime)
-    out = cluster_metrics.metrics_for(str(published["cluster"]), str(published["region"]),
-                                      cluster_metrics.parse_period("1h"), cloudwatch.SessionReader(aws), now)
+    out = usage_metrics.metrics_for(str(published["cluster"]), str(published["region"]),
+                                      usage_metrics.parse_period("1h"), cloudwatch.SessionReader(aws), now)
     minutes = _stamps(start, 60, MIN)
     assert [p["timestamp"] for p in out["cpuUtilization"]] == minutes
     assert [p["value"] for p in out["cpuUtilization"]] == [11.0 + i for i in range(60)]
@@ -102,8 +102,8 @@ def test_last_day_has_five_minute_steps_and_the_same_total_cost(aws: boto3.Sessi
                                                                  published: dict[str, object]) -> None:
     now, start = published["now"], published["start"]
     assert isinstance(now, datetime.datetime) and isinstance(start, datetime.datetime)
-    out = cluster_metrics.metrics_for(str(published["cluster"]), str(published["region"]),
-                                      cluster_metrics.parse_period("24h"), cloudwatch.SessionReader(aws), now)
+    out = usage_metrics.metrics_for(str(published["cluster"]), str(published["region"]),
+                                      usage_metrics.parse_period("24h"), cloudwatch.SessionReader(aws), now)
     steps = _stamps(start, 12, 5 * MIN)
     assert [p["timestamp"] for p in out["cpuUtilization"]] == steps
     assert [p["value"] for p in out["cpuUtilization"]] == [11.0 + 5 * k + 2 for k in range(12)]
@@ -116,7 +116,7 @@ def test_last_day_has_five_minute_steps_and_the_same_total_cost(aws: boto3.Sessi
 def test_a_cluster_without_data_has_empty_series(aws: boto3.Session, published: dict[str, object]) -> None:
     now = published["now"]
     assert isinstance(now, datetime.datetime)
-    out = cluster_metrics.metrics_for("nobody", "us-east-1", cluster_metrics.parse_period("7d"),
+    out = usage_metrics.metrics_for("nobody", "us-east-1", usage_metrics.parse_period("7d"),
                                       cloudwatch.SessionReader(aws), now)
     assert out == {"cpuUtilization": [], "memoryUtilization": [], "estimatedCost": [], "activeJobCount": [],
                    "unknownInstanceTypes": []}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fleetyard import ids
 from fleetyard.controllers import admission_rules
-from fleetyard.models import kinds
+from fleetyard.models import ids, kinds
 
 NOW = "2026-11-27T12:00:00Z"
 

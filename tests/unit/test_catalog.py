@@ -15,8 +15,8 @@ import botocore.stub
 import pydantic
 import pytest
 
-from fleetyard import catalog
 from fleetyard.cloud import ec2, errors as cloud_errors, session as sessions
+from fleetyard.connections import catalog
 from fleetyard.models import operation
 
 

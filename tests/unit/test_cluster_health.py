@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetyard import cluster_health as ch
+from fleetyard.day2 import assessment as ch
 
 AT = "2026-11-27T12:00:00Z"
 

@@ -12,8 +12,8 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from fleetyard import cluster_metrics
 from fleetyard.cloud import cloudwatch, errors, session as sessions
+from fleetyard.day2 import usage_metrics
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 27, 10, 7, 31, tzinfo=UTC)
@@ -23,7 +23,7 @@ MIN = datetime.timedelta(minutes=1)
 class FakeReader:
     """Answers from canned series keyed by (metric name, instance type or None); records what it was asked."""
 
-    def __init__(self, data: dict[tuple[str, str | None], cluster_metrics.Series],
+    def __init__(self, data: dict[tuple[str, str | None], usage_metrics.Series],
                  listed_types: list[str] | None = None) -> None:
         self.data = data
         self.listed_types = listed_types if listed_types is not None else sorted(
@@ -32,7 +32,7 @@ class FakeReader:
         self.listings: list[tuple[str, str, str, dict[str, str], str]] = []
 
     def series(self, region: str, queries: list[cloudwatch.Query], start: datetime.datetime,
-               end: datetime.datetime) -> dict[str, cluster_metrics.Series]:
+               end: datetime.datetime) -> dict[str, usage_metrics.Series]:
         self.calls.append((region, queries, start, end))
         out = {}
         for q in queries:
@@ -45,7 +45,7 @@ class FakeReader:
         return list(self.listed_types)
 
 
-def _minutes(start: datetime.datetime, values: list[float]) -> cluster_metrics.Series:
+def _minutes(start: datetime.datetime, values: list[float]) -> usage_metrics.Series:
     return [(start + i * MIN, v) for i, v in enumerate(values)]
 
 
@@ -59,15 +59,15 @@ def _minutes(start: datetime.datetime, values: list[float]) -> cluster_metrics.S
     ("7d", "7d", 3600, 168),
 ])
 def test_parse_period(raw: str | None, name: str, step: int, points: int) -> None:
-    period = cluster_metrics.parse_period(raw)
+    period = usage_metrics.parse_period(raw)
     assert (period.name, period.step_seconds, period.points) == (name, step, points)
-    assert period.points <= cluster_metrics.MAX_POINTS
+    assert period.points <= usage_metrics.MAX_POINTS
 
 
 @pytest.mark.parametrize("raw", ["2h", "1H", " 1h", "1h ", "60m", "7days", "1d", "0", "24", "-1h", "week"])
 def test_parse_period_refuses_anything_else(raw: str) -> None:
     with pytest.raises(ValueError) as refused:
-        cluster_metrics.parse_period(raw)
+        usage_metrics.parse_period(raw)
     message = str(refused.value)
     assert message.startswith("period:")
     assert '"1h", "24h", "7d"' in message and repr(raw) in message
@@ -85,12 +85,12 @@ def test_parse_period_refuses_anything_else(raw: str) -> None:
     (datetime.timedelta(hours=1), datetime.timedelta(days=64), 3600),   # older than 63 days: hourly data
 ])
 def test_step_for(span: datetime.timedelta, age: datetime.timedelta | None, step: int) -> None:
-    assert cluster_metrics.step_for(span, age) == step
+    assert usage_metrics.step_for(span, age) == step
 
 
 def test_step_for_a_window_too_long() -> None:
     with pytest.raises(ValueError):
-        cluster_metrics.step_for(datetime.timedelta(days=400))
+        usage_metrics.step_for(datetime.timedelta(days=400))
 
 
 @pytest.mark.parametrize(("name", "start", "end"), [
@@ -99,22 +99,22 @@ def test_step_for_a_window_too_long() -> None:
     ("7d", "2026-11-20T10:00:00+00:00", "2026-11-27T10:00:00+00:00"),
 ])
 def test_window_ends_at_the_last_whole_step(name: str, start: str, end: str) -> None:
-    got = cluster_metrics.window(cluster_metrics.parse_period(name), NOW)
+    got = usage_metrics.window(usage_metrics.parse_period(name), NOW)
     assert (got[0].isoformat(), got[1].isoformat()) == (start, end)
     other_zone = NOW.astimezone(datetime.timezone(datetime.timedelta(hours=-5)))
-    assert cluster_metrics.window(cluster_metrics.parse_period(name), other_zone) == got
+    assert usage_metrics.window(usage_metrics.parse_period(name), other_zone) == got
 
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
-        cluster_metrics.window(cluster_metrics.parse_period("1h"), NOW.replace(tzinfo=None))
+        usage_metrics.window(usage_metrics.parse_period("1h"), NOW.replace(tzinfo=None))
 
 
 # --- queries ---------------------------------------------------------------------------------------
 
 def test_queries_name_container_insights_and_fleetyard_metrics() -> None:
     reader = FakeReader({}, listed_types=["m7g.large", "c6i.xlarge"])
-    cluster_metrics.metrics_for("prod-eu", "us-east-1", cluster_metrics.parse_period("24h"), reader, NOW,
+    usage_metrics.metrics_for("prod-eu", "us-east-1", usage_metrics.parse_period("24h"), reader, NOW,
                                 instance_types=["t3.large", "m7g.large"])
     assert reader.listings == [("us-east-1", "Fleetyard/Clusters", "ReadyNodes", {"ClusterName": "prod-eu"},
                                 "InstanceType")]
@@ -135,12 +135,12 @@ def test_queries_name_container_insights_and_fleetyard_metrics() -> None:
 # --- cost and response shape -----------------------------------------------------------------------
 
 def test_cost_per_step_is_nodes_times_step_hours_times_price() -> None:
-    start, _ = cluster_metrics.window(cluster_metrics.parse_period("1h"), NOW)
+    start, _ = usage_metrics.window(usage_metrics.parse_period("1h"), NOW)
     reader = FakeReader({
         ("ReadyNodes", "m7g.large"): _minutes(start, [2, 2, 3]),
         ("ReadyNodes", "c6i.xlarge"): _minutes(start, [1.5, 0, 1]),
     })
-    out = cluster_metrics.metrics_for("c1", "us-east-1", cluster_metrics.parse_period("1h"), reader, NOW)
+    out = usage_metrics.metrics_for("c1", "us-east-1", usage_metrics.parse_period("1h"), reader, NOW)
     hour = 60 / 3600
     expected = [2 * hour * 0.0816 + 1.5 * hour * 0.17, 2 * hour * 0.0816, 3 * hour * 0.0816 + 1 * hour * 0.17]
     assert [p["value"] for p in out["estimatedCost"]] == pytest.approx(expected, abs=1e-6)
@@ -150,10 +150,10 @@ def test_cost_per_step_is_nodes_times_step_hours_times_price() -> None:
 
 
 def test_cost_over_7d_uses_hour_steps() -> None:
-    period = cluster_metrics.parse_period("7d")
-    start, _ = cluster_metrics.window(period, NOW)
+    period = usage_metrics.parse_period("7d")
+    start, _ = usage_metrics.window(period, NOW)
     hours = [(start + datetime.timedelta(hours=i), 4.0) for i in range(168)]
-    out = cluster_metrics.metrics_for("c1", "us-east-1", period, FakeReader({("ReadyNodes", "r7g.2xlarge"): hours}),
+    out = usage_metrics.metrics_for("c1", "us-east-1", period, FakeReader({("ReadyNodes", "r7g.2xlarge"): hours}),
                                       NOW)
     assert len(out["estimatedCost"]) == 168
     assert [p["value"] for p in out["estimatedCost"]] == pytest.approx([4 * 0.4284] * 168)
@@ -161,37 +161,37 @@ def test_cost_over_7d_uses_hour_steps() -> None:
 
 
 def test_unknown_instance_types_are_reported_not_priced() -> None:
-    start, _ = cluster_metrics.window(cluster_metrics.parse_period("1h"), NOW)
+    start, _ = usage_metrics.window(usage_metrics.parse_period("1h"), NOW)
     reader = FakeReader({
         ("ReadyNodes", "m5.large"): _minutes(start, [1, 1]),
         ("ReadyNodes", "x9z.mega"): _minutes(start, [2, 2]),
         ("ReadyNodes", "p5.48xlarge"): _minutes(start, [0, 0]),   # no price, but no nodes either
     })
-    out = cluster_metrics.metrics_for("c1", "us-east-1", cluster_metrics.parse_period("1h"), reader, NOW)
+    out = usage_metrics.metrics_for("c1", "us-east-1", usage_metrics.parse_period("1h"), reader, NOW)
     assert out["unknownInstanceTypes"] == ["x9z.mega"]
     assert [p["value"] for p in out["estimatedCost"]] == pytest.approx([0.096 / 60] * 2, abs=1e-6)
 
 
 def test_a_region_without_a_price_table_prices_nothing() -> None:
-    start, _ = cluster_metrics.window(cluster_metrics.parse_period("1h"), NOW)
+    start, _ = usage_metrics.window(usage_metrics.parse_period("1h"), NOW)
     reader = FakeReader({("ReadyNodes", "m5.large"): _minutes(start, [1, 1])})
-    out = cluster_metrics.metrics_for("c1", "eu-west-1", cluster_metrics.parse_period("1h"), reader, NOW)
-    assert cluster_metrics.load_prices("eu-west-1") is None
+    out = usage_metrics.metrics_for("c1", "eu-west-1", usage_metrics.parse_period("1h"), reader, NOW)
+    assert usage_metrics.load_prices("eu-west-1") is None
     assert out["estimatedCost"] == [] and out["unknownInstanceTypes"] == ["m5.large"]
 
 
 def test_prices_can_be_given() -> None:
-    start, _ = cluster_metrics.window(cluster_metrics.parse_period("1h"), NOW)
+    start, _ = usage_metrics.window(usage_metrics.parse_period("1h"), NOW)
     reader = FakeReader({("ReadyNodes", "m5.large"): _minutes(start, [3])})
-    table = cluster_metrics.PriceTable("eu-west-1", "test", "2026-11-27", {"m5.large": 0.6})
-    out = cluster_metrics.metrics_for("c1", "eu-west-1", cluster_metrics.parse_period("1h"), reader, NOW,
+    table = usage_metrics.PriceTable("eu-west-1", "test", "2026-11-27", {"m5.large": 0.6})
+    out = usage_metrics.metrics_for("c1", "eu-west-1", usage_metrics.parse_period("1h"), reader, NOW,
                                       prices=table)
     assert out["estimatedCost"] == [{"timestamp": "2026-11-27T09:07:00Z", "value": pytest.approx(0.03)}]
 
 
 def test_response_shape_timestamps_and_order() -> None:
-    period = cluster_metrics.parse_period("1h")
-    start, end = cluster_metrics.window(period, NOW)
+    period = usage_metrics.parse_period("1h")
+    start, end = usage_metrics.window(period, NOW)
     eastern = datetime.timezone(datetime.timedelta(hours=-5))
     reader = FakeReader({
         # out of order, one in another zone, one before the window and one at its (excluded) end
@@ -200,7 +200,7 @@ def test_response_shape_timestamps_and_order() -> None:
         ("node_memory_utilization", None): _minutes(start, [55.5]),
         ("ActiveJobCount", None): _minutes(start, [0, 3, 1]),
     })
-    out = cluster_metrics.metrics_for("c1", "us-east-1", period, reader, NOW)
+    out = usage_metrics.metrics_for("c1", "us-east-1", period, reader, NOW)
     assert set(out) == {"cpuUtilization", "memoryUtilization", "estimatedCost", "activeJobCount",
                         "unknownInstanceTypes"}
     assert out["cpuUtilization"] == [
@@ -219,7 +219,7 @@ def test_response_shape_timestamps_and_order() -> None:
 
 def test_health_samples() -> None:
     at = datetime.datetime(2026, 11, 27, 11, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
-    samples = cluster_metrics.health_samples("c1", {"m7g.large": 3, "c6i.xlarge": 0}, 2, at)
+    samples = usage_metrics.health_samples("c1", {"m7g.large": 3, "c6i.xlarge": 0}, 2, at)
     utc_at = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     assert samples == [
         cloudwatch.Sample("ActiveJobCount", (("ClusterName", "c1"),), 2.0, utc_at, "Count"),
@@ -227,15 +227,15 @@ def test_health_samples() -> None:
         cloudwatch.Sample("ReadyNodes", (("ClusterName", "c1"), ("InstanceType", "m7g.large")), 3.0, utc_at, "Count"),
     ]
     with pytest.raises(ValueError):
-        cluster_metrics.health_samples("c1", {"m7g.large": -1}, 0, at)
+        usage_metrics.health_samples("c1", {"m7g.large": -1}, 0, at)
     with pytest.raises(ValueError):
-        cluster_metrics.health_samples("c1", {}, 0, at.replace(tzinfo=None))
+        usage_metrics.health_samples("c1", {}, 0, at.replace(tzinfo=None))
 
 
 # --- the shipped price table -----------------------------------------------------------------------
 
 def test_price_table_is_shipped_with_its_source_and_date() -> None:
-    table = cluster_metrics.load_prices("us-east-1")
+    table = usage_metrics.load_prices("us-east-1")
     assert table is not None and table.region == "us-east-1"
     assert "aws.amazon.com/ec2/pricing" in table.source and re.fullmatch(r"\d{4}-\d\d-\d\d", table.as_of)
     for family in ("m5", "m6i", "m7i", "m7g", "c6i", "c7g", "r6i", "r7g", "t3", "t4g"):

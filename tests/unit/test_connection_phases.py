@@ -6,8 +6,9 @@ import datetime
 
 import pytest
 
-from fleetyard import conditions, connection_template
+from fleetyard.connections import template as connection_template
 from fleetyard.controllers import connection_phases
+from fleetyard.models import conditions, connection
 
 ACTIVE = connection_phases.Outcome("active", "Verified", "assumed role", credentials_used=True,
                                    template_synced=True, template_message="stack s at template version")
@@ -15,6 +16,7 @@ DENIED = connection_phases.Outcome("failed", "AssumeRoleFailed", "could not be a
 MISMATCH = connection_phases.Outcome("failed", "AccountMismatch", "other account", retryable=False,
                                      credentials_used=True)
 NOW = "2026-11-27T12:00:00Z"
+status_of = connection.ConnectionStatus.model_validate
 
 
 def _cond(patch: dict, type_: str) -> dict:
@@ -29,7 +31,7 @@ def _cond(patch: dict, type_: str) -> dict:
     (MISMATCH, "False", "True", "failed"),
 ])
 def test_conditions_follow_the_outcome(outcome, ready, stalled, phase) -> None:
-    patch = connection_phases.status_patch({}, outcome, 3, NOW)
+    patch = connection_phases.status_patch(status_of({}), outcome, 3, NOW)
     assert patch["status"] == phase and patch["observedGeneration"] == 3
     assert _cond(patch, "Ready")["status"] == ready
     assert _cond(patch, "Stalled")["status"] == stalled
@@ -37,17 +39,17 @@ def test_conditions_follow_the_outcome(outcome, ready, stalled, phase) -> None:
 
 
 def test_last_used_and_template_sync_only_when_true() -> None:
-    active = connection_phases.status_patch({}, ACTIVE, 1, NOW)
+    active = connection_phases.status_patch(status_of({}), ACTIVE, 1, NOW)
     assert active["lastUsedAt"] == NOW and active["templateSyncedAt"] == NOW
-    denied = connection_phases.status_patch({}, DENIED, 1, NOW)
+    denied = connection_phases.status_patch(status_of({}), DENIED, 1, NOW)
     assert "lastUsedAt" not in denied and "templateSyncedAt" not in denied
 
 
 def test_transition_time_is_kept_while_the_status_does_not_change() -> None:
-    first = connection_phases.status_patch({}, ACTIVE, 1, "2026-11-27T10:00:00Z")
-    second = connection_phases.status_patch({"conditions": first["conditions"]}, ACTIVE, 1, NOW)
+    first = connection_phases.status_patch(status_of({}), ACTIVE, 1, "2026-11-27T10:00:00Z")
+    second = connection_phases.status_patch(status_of({"conditions": first["conditions"]}), ACTIVE, 1, NOW)
     assert _cond(second, "Ready")["lastTransitionTime"] == "2026-11-27T10:00:00Z"
-    third = connection_phases.status_patch({"conditions": second["conditions"]}, DENIED, 1, NOW)
+    third = connection_phases.status_patch(status_of({"conditions": second["conditions"]}), DENIED, 1, NOW)
     assert _cond(third, "Ready")["lastTransitionTime"] == NOW
 
 
@@ -77,7 +79,7 @@ T0 = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)
 ])
 def test_reverification_schedule(status, generation, seconds_later, due) -> None:
     now = T0 + datetime.timedelta(seconds=seconds_later)
-    assert connection_phases.is_due(status, generation, now, 600, 30) is due
+    assert connection_phases.is_due(status_of(status), generation, now, 600, 30) is due
 
 
 def test_shipped_template_carries_its_version() -> None:

@@ -6,8 +6,7 @@ import datetime
 
 import yaml
 
-from fleetyard import kubeconfigs, teams
-from fleetyard.controllers import cluster_checks
+from fleetyard.day2 import kubeconfig_secrets, kubeconfigs, teams
 
 EP = kubeconfigs.Endpoint("fy-acme-prod", "https://example.eks:443", "Q0E=", "us-east-1")
 
@@ -37,11 +36,11 @@ NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)
 
 
 def test_token_refresh_is_due_before_expiry() -> None:
-    at = lambda minutes: {cluster_checks.EXPIRES_AT: (NOW + datetime.timedelta(minutes=minutes)).strftime(
+    at = lambda minutes: {kubeconfig_secrets.EXPIRES_AT: (NOW + datetime.timedelta(minutes=minutes)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")}
-    assert cluster_checks.token_due(None, NOW, 300)
-    assert cluster_checks.token_due(at(4), NOW, 300)
-    assert not cluster_checks.token_due(at(10), NOW, 300)
+    assert kubeconfig_secrets.token_due(None, NOW, 300)
+    assert kubeconfig_secrets.token_due(at(4), NOW, 300)
+    assert not kubeconfig_secrets.token_due(at(10), NOW, 300)
 
 
 def team(ns: str, name: str, members=(), groups=()) -> dict:

@@ -9,7 +9,8 @@ import shlex
 import pytest
 import yaml
 
-from fleetyard import cli, connection_template, onboarding
+from fleetyard import cli, onboarding
+from fleetyard.connections import template as connection_template
 from fleetyard.cloud import cloudformation
 from fleetyard.models import connection
 

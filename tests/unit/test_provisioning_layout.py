@@ -7,7 +7,8 @@ import ipaddress
 import pytest
 
 from fleetyard import settings
-from fleetyard.provisioning import cluster_program, jobs, node_images, subnets
+from fleetyard.models import kinds, provisioned_cluster
+from fleetyard.provisioning import cluster_program, job as jobs, node_images, subnets
 
 ZONES = ["us-east-1c", "us-east-1a", "us-east-1b", "us-east-1d"]
 
@@ -45,19 +46,19 @@ def test_mixed_architectures_are_refused_naming_the_field() -> None:
         node_images.ami_type(["m7g.large", "m7i.large"])
 
 
-def group(**kw: object) -> cluster_program.NodeGroupArgs:
-    base: dict[str, object] = {"name": "system", "instance_types": ["m7g.large"], "min_size": 1, "max_size": 3,
-                               "desired_size": 2, "disk_size_gb": 100}
+def group(**kw: object) -> provisioned_cluster.NodeGroup:
+    base: dict[str, object] = {"name": "system", "instanceTypes": ["m7g.large"], "minSize": 1, "maxSize": 3,
+                               "desiredSize": 2, "diskSizeGb": 100}
     base.update(kw)
-    return cluster_program.NodeGroupArgs(**base)  # type: ignore[arg-type]
+    return provisioned_cluster.NodeGroup.model_validate(base)
 
 
 def test_node_group_name_changes_only_when_a_replacement_is_needed() -> None:
     name = cluster_program.node_group_name(group())
     assert name.startswith("system-")
-    assert cluster_program.node_group_name(group(desired_size=3, max_size=5)) == name
-    assert cluster_program.node_group_name(group(instance_types=["m7g.xlarge"])) != name
-    assert cluster_program.node_group_name(group(disk_size_gb=200)) != name
+    assert cluster_program.node_group_name(group(desiredSize=3, maxSize=5)) == name
+    assert cluster_program.node_group_name(group(instanceTypes=["m7g.xlarge"])) != name
+    assert cluster_program.node_group_name(group(diskSizeGb=200)) != name
 
 
 def test_cluster_names_are_valid_for_eks() -> None:
@@ -68,30 +69,43 @@ def test_cluster_names_are_valid_for_eks() -> None:
 
 def _objects() -> tuple[dict, dict, dict, dict]:
     conn = {"kind": "Connection", "metadata": {"name": "prod", "namespace": "acme", "labels": {"fleetyard.io/id": "CONN000001"}},
-            "spec": {"providerConfig": {"roleArn": "arn:aws:iam::123456789012:role/Fy", "region": "us-east-1"}}}
+            "spec": {"displayName": "prod", "providerConfig": {
+                "accountId": "123456789012", "roleArn": "arn:aws:iam::123456789012:role/Fy", "region": "us-east-1",
+                "externalIdSecretRef": {"name": "prod-external-id"}}}}
     net = {"kind": "Network", "metadata": {"name": "net", "namespace": "acme", "labels": {"fleetyard.io/id": "NETW000001"}},
-           "spec": {"connectionRef": {"name": "prod"}, "region": "us-east-1", "config": {"cidr": "10.0.0.0/16"}},
+           "spec": {"connectionRef": {"name": "prod"}, "displayName": "net", "region": "us-east-1",
+                    "config": {"cidr": "10.0.0.0/16"}},
            "status": {"providerNetworkId": "vpc-1", "iacOutputs": {"publicSubnetIds": "subnet-a,subnet-b",
                                                                    "privateSubnetIds": "subnet-c,subnet-d"}}}
     cluster = {"kind": "ProvisionedCluster",
                "metadata": {"name": "prod", "namespace": "acme", "labels": {"fleetyard.io/id": "CLUS000001"}},
-               "spec": {"connectionRef": {"name": "prod"}, "networkRef": {"name": "net"}, "region": "us-east-1",
+               "spec": {"connectionRef": {"name": "prod"}, "networkRef": {"name": "net"}, "displayName": "prod",
+                        "region": "us-east-1",
                         "config": {"kubernetesVersion": "1.35", "publicAccessCidrs": ["203.0.113.0/24"],
                                    "systemNodeGroup": {"name": "system", "instanceTypes": ["m7g.large"], "minSize": 1,
                                                        "maxSize": 3, "desiredSize": 2, "diskSizeGb": 50}}}}
-    op = {"metadata": {"name": "prod-provision-x1"}, "spec": {"operation": "provision", "attempt": 2}}
+    op = {"metadata": {"name": "prod-provision-x1", "namespace": "acme"},
+          "spec": {"operation": "provision", "attempt": 2, "resourceType": "externalCluster",
+                   "resourceRef": {"kind": "ProvisionedCluster", "name": "prod"}}}
     return conn, net, cluster, op
+
+
+def _build(op: dict, target: dict, conn: dict, net: dict | None, *args: object, **kw: object) -> jobs.Job:
+    """`job.build` over the objects as the runner reads them (each parsed through its kind's model)."""
+    return jobs.build(kinds.OPERATION.parse(op), kinds.BY_KIND[target["kind"]].parse(target), kinds.CONNECTION.parse(conn),
+                      kinds.NETWORK.parse(net) if net is not None else None, *args, **kw)  # type: ignore[arg-type]
 
 
 def test_cluster_job_carries_the_spec_and_network_subnets() -> None:
     conn, net, cluster, op = _objects()
     cfg = settings.Settings(state_backend_url="file:///state", workspace_root="/ws")
-    job = jobs.build(op, cluster, conn, net, "ext-id", "pass", cfg, endpoint_url="")
-    args = job.program_args()
-    assert isinstance(args, cluster_program.ClusterArgs)
-    assert args.private_subnet_ids == ["subnet-c", "subnet-d"] and args.public_access_cidrs == ["203.0.113.0/24"]
-    assert args.node_group.disk_size_gb == 50 and args.kubernetes_version == "1.35"
-    assert args.target.role_arn == "arn:aws:iam::123456789012:role/Fy" and args.target.external_id == "ext-id"
+    job = jobs.Job.from_json(_build(op, cluster, conn, net, "ext-id", "pass", cfg, endpoint_url="").to_json())
+    args = job.args
+    assert isinstance(args, jobs.ClusterArgs)
+    assert args.private_subnet_ids == ["subnet-c", "subnet-d"] and args.config.publicAccessCidrs == ["203.0.113.0/24"]
+    assert args.config.systemNodeGroup.diskSizeGb == 50 and args.config.kubernetesVersion == "1.35"
+    assert args.account.access.role_arn == "arn:aws:iam::123456789012:role/Fy"
+    assert args.account.access.external_id == "ext-id"
     assert job.project == "fleetyard-byoc-cluster" and job.stack_name == "acme-clus000001"
     assert job.work_dir == "/ws/fleetyard-byoc-cluster/acme-clus000001" and job.attempt == 2
     assert args.role_prefix == "fy-conn000001-clus000001"
@@ -101,12 +115,12 @@ def test_cluster_job_waits_for_network_subnets() -> None:
     conn, net, cluster, op = _objects()
     net["status"] = {}
     with pytest.raises(jobs.JobProblem, match="Network net has no subnets yet") as info:
-        jobs.build(op, cluster, conn, net, "x", "p", settings.Settings())
+        _build(op, cluster, conn, net, "x", "p", settings.Settings())
     assert info.value.retryable
 
 
 def test_destroy_job_checks_the_vpc_is_gone() -> None:
     conn, net, _, op = _objects()
     op["spec"]["operation"] = "destroy"
-    job = jobs.build(op, net, conn, None, "x", "p", settings.Settings())
+    job = _build(op, net, conn, None, "x", "p", settings.Settings())
     assert job.verify_gone == {"vpcId": "vpc-1"} and job.program == "network"

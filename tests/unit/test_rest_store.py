@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-from fleetyard.kube import operations
 from fleetyard.models import kinds
 from fleetyard.rest import store
 
@@ -87,7 +86,7 @@ def test_operations_are_found_by_their_target() -> None:
         s.apply_event(kinds.OPERATION, "ADDED", obj(kinds.OPERATION, f"op{i}", f"OPERATION{i}", 2 + i, {
             "operation": "provision", "resourceType": "externalCluster",
             "resourceRef": {"kind": "ProvisionedCluster", "name": "a"}}, created=created,
-            labels={operations.TARGET_UID_LABEL: "uid-acme-a"}))
+            labels={kinds.TARGET_UID_LABEL: "uid-acme-a"}))
     target = s.get(kinds.PROVISIONED_CLUSTER, "acme", "a")
     assert [e.name for e in s.operations_of(target)] == ["op1", "op0"]
 

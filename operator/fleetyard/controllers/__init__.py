@@ -1,1 +1,1 @@
-"""Kopf handlers, one module per kind, each thin; the reconcile logic lives beside them in *_phases.py."""
+"""Kopf handlers, one module per kind, each thin; the reconcile logic lives beside them (*_phases.py, infra_*)."""

@@ -1,8 +1,10 @@
-"""Admission webhooks served by the operator through Kopf's webhook server.
+"""Admission webhooks, served through Kopf's webhook server by `fleetyard webhooks`.
 
-Registered by `fleetyard.operator_app`. Mutating: the id label and createdBy/updatedBy from the
+Registered by `fleetyard.webhooks_app`. Mutating: the id label and createdBy/updatedBy from the
 request's userInfo. Validating: the id label is immutable; a ProvisionedCluster's Network must
-belong to the same Connection and region. The rules are in `admission_rules`.
+belong to the same Connection and region; its instance types must be in the region's catalog. The
+rules are in `admission_rules` and `connections.catalog`. Bodies stay plain dicts here: a mutating
+webhook sees an object before the schema has checked it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from typing import Any
 
 import kopf
 
-from fleetyard import catalog, conditions, metrics
-from fleetyard.controllers import admission_rules, catalog_ops
+from fleetyard import metrics
+from fleetyard.connections import catalog, catalog_ops
+from fleetyard.controllers import admission_rules
 from fleetyard.kube import resources
-from fleetyard.models import kinds
+from fleetyard.models import kinds, timestamps
 
 
 def _username(userinfo: Any) -> str:
@@ -33,7 +36,7 @@ def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
     @kopf.on.mutate(*resource, operations=["CREATE", "UPDATE"], id=f"stamp-{kind.singular}", registry=registry)
     def stamp(body: Any, old: Any, operation: str, namespace: str, userinfo: Any, patch: kopf.Patch,
               **_: Any) -> None:
-        meta = admission_rules.stamp(operation, old, dict(body), _username(userinfo), conditions.now(),
+        meta = admission_rules.stamp(operation, old, dict(body), _username(userinfo), timestamps.now(),
                                      lambda id_: resources.id_in_use(kind, namespace, id_))
         for section, values in meta.items():
             patch.setdefault("metadata", {}).setdefault(section, {}).update(values)
@@ -64,7 +67,7 @@ def register(registry: kopf.OperatorRegistry) -> None:
         connection_name = (spec.get("connectionRef") or {}).get("name")
         if not wanted or wanted == previous or not connection_name:
             return
-        connection = resources.get_object(kinds.CONNECTION, namespace, connection_name)
+        connection = resources.get(kinds.CONNECTION, namespace, connection_name)
         cache = getattr(memo, "catalog", None)
         if connection is None or cache is None:
             return

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fleetyard import ids
-from fleetyard.models import kinds
+from fleetyard.models import ids, kinds
 
 
 def stamp(operation: str, old: dict[str, Any] | None, new: dict[str, Any], username: str, now: str,

@@ -1,28 +1,23 @@
-"""Verifying a Connection: external id -> AssumeRole -> account -> CloudFormation template version.
+"""Verifying a Connection: external id -> AssumeRole -> account -> CloudFormation template version,
+and the status, Event and schedule that follow from the outcome.
 
 Called by `fleetyard.controllers.connection`. The phases take their outside world as arguments
 (a Secret reader and a boto3 session), so they run in unit tests with fakes and in the operator
-for real. Messages name what to fix and never contain the external id or credentials.
+for real; the external id and the role come through `fleetyard.connections` like everywhere else.
+Messages name what to fix and never contain the external id or credentials.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 
-from fleetyard import conditions, connection_template
-from fleetyard.cloud import cloudformation, errors, secrets, session as sessions, sts
-from fleetyard.kube import resources
-from fleetyard.models import connection
-
-VERIFIED = "ConnectionVerified"
-TEMPLATE_SYNCED = "TemplateSynced"
-
-SecretReader = Callable[[str, str, str], str]
+from fleetyard.cloud import cloudformation, errors, sts
+from fleetyard.connections import customer_session, external_id as external_id_mod, template
+from fleetyard.models import conditions, connection, timestamps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,41 +39,12 @@ class Failed(Exception):
         self.outcome = Outcome("failed", reason, message, retryable, credentials_used, request_id=request_id)
 
 
-def read_external_id(namespace: str, config: connection.ConnectionProviderConfig, read_secret: SecretReader,
-                     base: boto3.Session) -> str:
-    if config.externalIdSecretRef is not None:
-        ref = config.externalIdSecretRef
-        try:
-            value = read_secret(namespace, ref.name, ref.key)
-        except resources.SecretProblem as exc:
-            raise Failed("ExternalIdSecretNotFound",
-                         f"{exc}: providerConfig.externalIdSecretRef must name the Secret holding the external id")
-        source = f"Secret {namespace}/{ref.name} key {ref.key!r}"
-    else:
-        arn = config.externalIdSecretArn or ""
-        try:
-            value = secrets.secret_string(base, arn)
-        except errors.CloudError as exc:
-            raise Failed("ExternalIdSecretNotFound",
-                         f"could not read the external id from Secrets Manager secret {arn} "
-                         f"(providerConfig.externalIdSecretArn): {exc.code}", exc.retryable, request_id=exc.request_id)
-        source = f"Secrets Manager secret {arn}"
-    if not value.strip():
-        raise Failed("ExternalIdEmpty", f"the external id in {source} is empty")
-    return value.strip()
-
-
-def external_id_of(namespace: str, body: dict[str, Any]) -> tuple[connection.ConnectionProviderConfig, str]:
-    """The provider config and external id of a stored Connection (for the runner and day-2 reads);
-    raises `Failed` naming the Secret when the external id cannot be read."""
-    config = connection.ConnectionSpec.model_validate(body["spec"]).providerConfig
-    return config, read_external_id(namespace, config, resources.secret_value, sessions.base_session(config.region))
-
-
 def assume(config: connection.ConnectionProviderConfig, external_id: str, connection_id: str,
            base: boto3.Session) -> sts.AssumedRole:
+    access = customer_session.Access(config.roleArn, external_id, customer_session.session_name(connection_id),
+                                     config.region)
     try:
-        return sts.assume_role(base, config.roleArn, external_id, f"fleetyard-{connection_id}")
+        return customer_session.assume(access, base)
     except errors.CloudError as exc:
         denied = exc.code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId")
         hint = ("check the role's trust policy names the fleetyard principal and that the external id matches"
@@ -113,18 +79,21 @@ def check_template(config: connection.ConnectionProviderConfig, role: sts.Assume
     if not stack.status.endswith("_COMPLETE") or "ROLLBACK" in stack.status:
         raise Failed("StackNotReady", f"the CloudFormation stack {stack.name} is {stack.status}", True,
                      credentials_used=True)
-    version = stack.outputs.get(connection_template.VERSION_OUTPUT)
-    if version == connection_template.VERSION:
+    version = stack.outputs.get(template.VERSION_OUTPUT)
+    if version == template.VERSION:
         return True, f"stack {stack.name} is at template version {version}"
     return False, (f"stack {stack.name} was created from template version {version or 'unknown'}; "
-                   f"update it to {connection_template.VERSION}")
+                   f"update it to {template.VERSION}")
 
 
-def verify(namespace: str, connection_id: str, spec: connection.ConnectionSpec, read_secret: SecretReader,
-           base: boto3.Session) -> Outcome:
+def verify(namespace: str, connection_id: str, spec: connection.ConnectionSpec,
+           read_secret: external_id_mod.SecretReader, base: boto3.Session) -> Outcome:
     config = spec.providerConfig
     try:
-        external_id = read_external_id(namespace, config, read_secret, base)
+        try:
+            external_id = external_id_mod.read(namespace, config, read_secret, base)
+        except external_id_mod.Unreadable as exc:
+            raise Failed(exc.reason, exc.message, exc.retryable, request_id=exc.request_id) from None
         role = assume(config, external_id, connection_id, base)
         check_account(config, role)
         synced, template_message = check_template(config, role)
@@ -134,11 +103,13 @@ def verify(namespace: str, connection_id: str, spec: connection.ConnectionSpec, 
                    credentials_used=True, template_synced=synced, template_message=template_message)
 
 
-def status_patch(status: dict[str, Any], outcome: Outcome, generation: int | None, now: str) -> dict[str, Any]:
+def status_patch(status: connection.ConnectionStatus, outcome: Outcome, generation: int | None,
+                 now: str) -> dict[str, Any]:
     """The status fields to write after a verification."""
-    conds = list(status.get("conditions") or [])
+    conds = list(status.as_stored().get("conditions") or [])
     ok = outcome.phase == "active"
-    conds = conditions.set_condition(conds, VERIFIED, ok, outcome.reason, outcome.message, generation, now)
+    conds = conditions.set_condition(conds, conditions.CONNECTION_VERIFIED, ok, outcome.reason, outcome.message,
+                                     generation, now)
     conds = conditions.set_condition(conds, conditions.READY, ok, outcome.reason, outcome.message, generation, now)
     conds = conditions.set_condition(conds, conditions.RECONCILING, False, "Verified" if ok else "WaitingToRetry",
                                      "" if ok else "verification will be retried", generation, now)
@@ -154,7 +125,7 @@ def status_patch(status: dict[str, Any], outcome: Outcome, generation: int | Non
         patch["lastUsedAt"] = now
     if outcome.template_synced is not None or outcome.template_message is not None:
         conds = conditions.set_condition(
-            conds, TEMPLATE_SYNCED, "Unknown" if outcome.template_synced is None else outcome.template_synced,
+            conds, conditions.TEMPLATE_SYNCED, "Unknown" if outcome.template_synced is None else outcome.template_synced,
             "NoStack" if outcome.template_synced is None else ("InSync" if outcome.template_synced else "Outdated"),
             outcome.template_message or "", generation, now)
         patch["templateSyncMessage"] = outcome.template_message
@@ -174,19 +145,12 @@ def transition_event(previous_phase: str | None, previous_reason: str | None,
     return "Warning", outcome.reason, f"Connection verification failed: {outcome.message}"
 
 
-def _age(timestamp: str | None, now: datetime.datetime) -> float | None:
-    if not timestamp:
-        return None
-    then = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    return (now - then).total_seconds()
-
-
-def is_due(status: dict[str, Any], generation: int | None, now: datetime.datetime,
+def is_due(status: connection.ConnectionStatus, generation: int | None, now: datetime.datetime,
            verify_interval: float, retry_interval: float) -> bool:
     """Whether a timer tick should verify again: spec changed, never verified, or interval elapsed."""
-    if status.get("observedGeneration") != generation:
+    if status.observedGeneration != generation:
         return True
-    age = _age(status.get("lastVerifiedAt"), now)
+    age = timestamps.age(status.lastVerifiedAt, now)
     if age is None:
         return True
-    return age >= (verify_interval if status.get("status") == "active" else retry_interval)
+    return age >= (verify_interval if status.status == "active" else retry_interval)

@@ -9,9 +9,8 @@ from typing import Any
 
 import kopf
 
-from fleetyard import ids
 from fleetyard.kube import resources
-from fleetyard.models import kinds
+from fleetyard.models import ids, kinds
 
 
 def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:

@@ -13,13 +13,9 @@ import dataclasses
 import datetime
 from typing import Any
 
-IN_FLIGHT = ("queued", "running")
-PHASE_OF = {"provision": "provisioning", "update": "updating", "destroy": "destroying", "refresh": "updating"}
+from fleetyard.models import conditions, operation as operation_model, timestamps
 
-PROVISIONED = "Provisioned"
-READY = "Ready"
-RECONCILING = "Reconciling"
-STALLED = "Stalled"
+PHASE_OF = {"provision": "provisioning", "update": "updating", "destroy": "destroying", "refresh": "updating"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +32,7 @@ class LastOperation:
 
     @property
     def in_flight(self) -> bool:
-        return self.phase in IN_FLIGHT or not self.phase
+        return operation_model.in_flight(self.phase)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +144,7 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
             return Decision(PHASE_OF[operation], f"retrying {operation} (attempt {last.attempt + 1})",
                             start=operation, attempt=last.attempt + 1)
         # an absolute time, so the message (and status) does not change on every tick
-        at = retry_at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = timestamps.format(retry_at)
         return Decision("failed", f"{reason}; retrying at {at} (attempt {last.attempt + 1})", retry_at=retry_at)
     return Decision("failed", f"{reason} (change the spec or the Connection to retry)", stalled=True)
 
@@ -158,12 +154,12 @@ def conditions_for(decision: Decision, provisioned: tuple[str, str]) -> dict[str
     active = decision.phase == "active"
     working = decision.phase in ("provisioning", "updating", "destroying")
     return {
-        READY: ("True" if active else "False", _camel(decision.phase), decision.message),
-        RECONCILING: ("True" if working else "False", _camel(decision.phase) if working else "Idle",
-                      decision.message if working else ""),
-        STALLED: ("True" if decision.stalled else "False", "TerminalError" if decision.stalled else "None",
-                  decision.message if decision.stalled else ""),
-        PROVISIONED: (provisioned[0], provisioned[1], ""),
+        conditions.READY: ("True" if active else "False", _camel(decision.phase), decision.message),
+        conditions.RECONCILING: ("True" if working else "False", _camel(decision.phase) if working else "Idle",
+                                 decision.message if working else ""),
+        conditions.STALLED: ("True" if decision.stalled else "False", "TerminalError" if decision.stalled else "None",
+                             decision.message if decision.stalled else ""),
+        conditions.PROVISIONED: (provisioned[0], provisioned[1], ""),
     }
 
 

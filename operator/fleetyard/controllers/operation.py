@@ -12,31 +12,29 @@ from typing import Any
 import kopf
 
 from fleetyard import settings as settings_mod
-from fleetyard.models import kinds
+from fleetyard.models import kinds, operation as operation_model, timestamps
 from fleetyard.provisioning import runner as runner_mod
 
 RESOURCE = (kinds.GROUP, kinds.VERSION, kinds.OPERATION.plural)
-RUNNABLE = ("provision", "update", "destroy", "refresh", "listInstanceTypes")
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def take(body: Any, runner: runner_mod.Runner, cfg: settings_mod.Settings) -> None:
-    if body["spec"].get("operation") not in RUNNABLE:
+    op: operation_model.Operation = kinds.OPERATION.parse(dict(body))
+    if op.spec.operation not in operation_model.OPERATION_TYPES:
         return
-    status = body.get("status") or {}
-    phase = status.get("status")
-    if phase in FINISHED or runner.busy(body["metadata"]["namespace"], body["metadata"]["name"]):
+    phase = op.status.status
+    if operation_model.finished(phase) or runner.busy(op.namespace, op.name):
         return
     if phase == "running":
-        if status.get("operatorInstance") == runner.instance:
+        if op.status.operatorInstance == runner.instance:
             return
-        age = runner_mod.heartbeat_age(dict(body))
+        age = timestamps.age(op.status.heartbeatAt, timestamps.utcnow())
         if age is not None and age < cfg.stale_after:
-            raise kopf.TemporaryError(f"run of {status.get('operatorInstance')} may be alive; heartbeat {age:.0f}s old",
+            raise kopf.TemporaryError(f"run of {op.status.operatorInstance} may be alive; heartbeat {age:.0f}s old",
                                       delay=max(1.0, cfg.stale_after - age + 0.5))
-        runner.submit(dict(body), recover=True)
+        runner.submit(op, recover=True)
         return
-    runner.submit(dict(body), recover=bool(status.get("startedAt")))
+    runner.submit(op, recover=bool(op.status.startedAt))
 
 
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:

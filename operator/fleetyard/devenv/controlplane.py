@@ -76,7 +76,8 @@ class ControlPlane(processes.Service):
         self.controller_manager = controller_manager
         self._etcd_bin = pathlib.Path(etcd) if etcd is not None else None
         self._apiserver_bin = pathlib.Path(kube_apiserver) if kube_apiserver is not None else None
-        self._kcm_bin = pathlib.Path(kube_controller_manager) if kube_controller_manager else None
+        self._kcm_bin = (pathlib.Path(kube_controller_manager)
+                         if kube_controller_manager is not None else None)
         self._pki = self.state_dir / "pki"
         self._ca: certs.CertKey | None = None
         self._port: int | None = None
@@ -173,10 +174,14 @@ class ControlPlane(processes.Service):
         certs.write_cert_key(
             self._pki, "admin", certs.client_cert(self._ca, ADMIN_USER, ADMIN_GROUPS)
         )
-        certs.write_cert_key(
-            self._pki, "controller-manager", certs.client_cert(self._ca, CONTROLLER_MANAGER_USER)
-        )
-        certs.write_cert_key(self._pki, "controller-manager-serving", certs.serving_cert(self._ca))
+        if self.controller_manager:
+            certs.write_cert_key(
+                self._pki, "controller-manager",
+                certs.client_cert(self._ca, CONTROLLER_MANAGER_USER),
+            )
+            certs.write_cert_key(
+                self._pki, "controller-manager-serving", certs.serving_cert(self._ca)
+            )
         sa_private, sa_public = certs.service_account_key_pair()
         certs.write_pem(self._pki / "sa.key", sa_private, private=True)
         certs.write_pem(self._pki / "sa.pub", sa_public, private=False)

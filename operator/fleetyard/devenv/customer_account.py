@@ -11,7 +11,7 @@ import time
 
 import boto3
 
-from fleetyard import connection_template
+from fleetyard.connections import template as connection_template
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,59 +10,58 @@ from __future__ import annotations
 from typing import Any
 
 from fleetyard.kube import patching, resources
-from fleetyard.models import kinds
+from fleetyard.models import common, kinds, operation as operation_model
 
-TARGET_UID_LABEL = "fleetyard.io/target-uid"
-TARGET_KIND_LABEL = "fleetyard.io/target-kind"
 RESOURCE_TYPES = {"Network": "network", "ProvisionedCluster": "externalCluster", "Connection": "connection",
                   "Cluster": "cluster"}
 
 
-def for_target(namespace: str, target_uid: str) -> list[dict[str, Any]]:
+def for_target(namespace: str, target_uid: str) -> list[operation_model.Operation]:
     """The target's Operations, oldest first."""
-    items = resources.list_objects(kinds.OPERATION, namespace, f"{TARGET_UID_LABEL}={target_uid}")
-    return sorted(items, key=lambda o: (o["metadata"].get("creationTimestamp") or "", o["metadata"]["name"]))
+    items = resources.list_objects(kinds.OPERATION, namespace, f"{kinds.TARGET_UID_LABEL}={target_uid}")
+    ops: list[operation_model.Operation] = [kinds.OPERATION.parse(o) for o in items]
+    return sorted(ops, key=lambda o: (o.metadata.creationTimestamp or "", o.name))
 
 
-def create(target: dict[str, Any], operation: str, *, attempt: int, member_id: str | None,
-           connection_version: str | None) -> dict[str, Any]:
-    meta = target["metadata"]
-    kind = target["kind"]
-    body = {
+def create(target: common.Resource, operation: str, *, attempt: int, member_id: str | None,
+           connection_version: str | None) -> operation_model.Operation:
+    meta = target.metadata
+    body: dict[str, Any] = {
         "apiVersion": kinds.API_VERSION,
         "kind": "Operation",
         "metadata": {
-            "generateName": f"{meta['name'][:40]}-{operation.lower()}-",
-            "namespace": meta["namespace"],
-            "labels": {TARGET_UID_LABEL: meta["uid"], TARGET_KIND_LABEL: kind},
-            "ownerReferences": [{"apiVersion": target["apiVersion"], "kind": kind, "name": meta["name"],
-                                 "uid": meta["uid"], "controller": True, "blockOwnerDeletion": False}],
+            "generateName": f"{meta.name[:40]}-{operation.lower()}-",
+            "namespace": meta.namespace,
+            "labels": {kinds.TARGET_UID_LABEL: meta.uid, kinds.TARGET_KIND_LABEL: target.kind},
+            "ownerReferences": [target.owner_reference()],
         },
         "spec": {
             "operation": operation,
-            "resourceType": RESOURCE_TYPES[kind],
-            "resourceRef": {"kind": kind, "name": meta["name"]},
-            "resourceId": (meta.get("labels") or {}).get(kinds.ID_LABEL),
+            "resourceType": RESOURCE_TYPES[target.kind],
+            "resourceRef": {"kind": target.kind, "name": meta.name},
+            "resourceId": meta.labels.get(kinds.ID_LABEL),
             "memberId": member_id,
-            "targetGeneration": meta.get("generation"),
+            "targetGeneration": meta.generation,
             "attempt": attempt,
             "connectionVersion": connection_version,
         },
     }
     body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
-    return patching.create_object(kinds.OPERATION, meta["namespace"], body)
+    created: operation_model.Operation = kinds.OPERATION.parse(
+        patching.create_object(kinds.OPERATION, meta.namespace, body))
+    return created
 
 
-def prune(namespace: str, ops: list[dict[str, Any]], keep: int) -> list[str]:
+def prune(namespace: str, ops: list[operation_model.Operation], keep: int) -> list[str]:
     """Delete all but the newest `keep` finished Operations of a target (`ops`: its list, oldest
     first); never one that still runs."""
-    finished = [o for o in ops if ((o.get("status") or {}).get("status")) in ("succeeded", "failed", "cancelled")]
-    doomed = finished[:-keep] if keep > 0 else finished
+    done = [o for o in ops if operation_model.finished(o.status.status)]
+    doomed = done[:-keep] if keep > 0 else done
     for op in doomed:
-        patching.delete_object(kinds.OPERATION, namespace, op["metadata"]["name"])
-    return [o["metadata"]["name"] for o in doomed]
+        patching.delete_object(kinds.OPERATION, namespace, op.name)
+    return [o.name for o in doomed]
 
 
 def delete_all(namespace: str, target_uid: str) -> None:
     for op in for_target(namespace, target_uid):
-        patching.delete_object(kinds.OPERATION, namespace, op["metadata"]["name"])
+        patching.delete_object(kinds.OPERATION, namespace, op.name)

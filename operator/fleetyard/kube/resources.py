@@ -1,21 +1,18 @@
-"""Reads of fleetyard objects and Secrets for reconcilers and admission handlers.
+"""Reads of fleetyard objects for reconcilers, the runner, the day-2 checks and admission handlers.
 
-Functions return plain dicts (the object bodies) or typed errors; callers never see ApiException.
+`get` parses the object through its kind's model (`kinds.Kind.parse`): the one edge where a body
+becomes typed. `get_object` / `list_objects` return plain bodies for the few readers that want them
+(admission, label queries). A missing object is None; callers never see ApiException.
 """
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import kubernetes
 
 from fleetyard.kube import client
 from fleetyard.models import kinds
-
-
-class SecretProblem(Exception):
-    """A referenced Secret or key is missing; the message names it (never its value)."""
 
 
 def list_objects(kind: kinds.Kind, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
@@ -34,6 +31,12 @@ def get_object(kind: kinds.Kind, namespace: str, name: str) -> dict[str, Any] | 
         raise
 
 
+def get(kind: kinds.Kind, namespace: str, name: str | None) -> Any:
+    """The object as its kind's model (`network.Network`, ...), or None when there is none."""
+    body = get_object(kind, namespace, name) if name else None
+    return None if body is None else kind.parse(body)
+
+
 def id_in_use(kind: kinds.Kind, namespace: str, id_: str) -> bool:
     return bool(list_objects(kind, namespace, f"{kinds.ID_LABEL}={id_}"))
 
@@ -46,24 +49,3 @@ def users_of(namespace: str, ref_field: str, name: str, among: tuple[kinds.Kind,
             if ((obj.get("spec") or {}).get(ref_field) or {}).get("name") == name:
                 found.append(f"{kind.kind}/{obj['metadata']['name']}")
     return sorted(found)
-
-
-def secret_value(namespace: str, name: str, key: str) -> str:
-    try:
-        secret = client.core().read_namespaced_secret(name, namespace)
-    except kubernetes.client.ApiException as exc:
-        if exc.status == 404:
-            raise SecretProblem(f"Secret {namespace}/{name} was not found") from None
-        raise
-    data = secret.data or {}
-    if key not in data:
-        raise SecretProblem(f"Secret {namespace}/{name} has no key {key!r}")
-    return base64.b64decode(data[key]).decode()
-
-
-def secret_or_none(namespace: str, name: str, key: str = "value") -> str | None:
-    """A Secret's value, or None when the Secret or key is missing."""
-    try:
-        return secret_value(namespace, name, key)
-    except SecretProblem:
-        return None

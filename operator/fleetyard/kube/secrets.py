@@ -1,19 +1,40 @@
-"""Secrets the operator writes (kubeconfigs), created or replaced whole, owned by their object.
+"""Secrets through the operator's client: values the operator reads (external ids, the state
+passphrase, a self-registered cluster's kubeconfig) and the kubeconfig Secrets it writes, created
+or replaced whole and owned by their cluster.
 
-Called by the health daemon. Values are credentials: nothing here logs them.
+Called by the controllers, the runner and the day-2 checks. Values are credentials: nothing here
+logs them, and a missing Secret or key is `secret_data.SecretProblem` naming it.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import kubernetes
 
-from fleetyard.kube import client
+from fleetyard.kube import client, secret_data
+from fleetyard.models import common
 
 
-def read_annotations(namespace: str, name: str) -> dict[str, str] | None:
+def value(namespace: str, name: str, key: str) -> str:
+    try:
+        secret = client.core().read_namespaced_secret(name, namespace)
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            raise secret_data.not_found(namespace, name) from None
+        raise
+    return secret_data.decoded(namespace, name, secret.data, key)
+
+
+def value_or_none(namespace: str, name: str, key: str = "value") -> str | None:
+    """A Secret's value, or None when the Secret or key is missing."""
+    try:
+        return value(namespace, name, key)
+    except secret_data.SecretProblem:
+        return None
+
+
+def annotations(namespace: str, name: str) -> dict[str, str] | None:
     try:
         secret = client.core().read_namespaced_secret(name, namespace)
     except kubernetes.client.ApiException as exc:
@@ -23,28 +44,20 @@ def read_annotations(namespace: str, name: str) -> dict[str, str] | None:
     return dict(secret.metadata.annotations or {})
 
 
-def apply(owner: dict[str, Any], name: str, data: dict[str, str], annotations: dict[str, str],
+def apply(owner: common.Resource, name: str, data: dict[str, str], annotations_: dict[str, str],
           labels: dict[str, str]) -> None:
-    meta = owner["metadata"]
+    ref = owner.owner_reference()
     body = kubernetes.client.V1Secret(
         metadata=kubernetes.client.V1ObjectMeta(
-            name=name, namespace=meta["namespace"], annotations=annotations, labels=labels,
+            name=name, namespace=owner.namespace, annotations=annotations_, labels=labels,
             owner_references=[kubernetes.client.V1OwnerReference(
-                api_version=owner["apiVersion"], kind=owner["kind"], name=meta["name"], uid=meta["uid"],
+                api_version=ref["apiVersion"], kind=ref["kind"], name=ref["name"], uid=ref["uid"],
                 controller=True, block_owner_deletion=False)]),
         type="Opaque", data={k: base64.b64encode(v.encode()).decode() for k, v in data.items()})
     core = client.core()
     try:
-        core.replace_namespaced_secret(name, meta["namespace"], body)
+        core.replace_namespaced_secret(name, owner.namespace, body)
     except kubernetes.client.ApiException as exc:
         if exc.status != 404:
             raise
-        core.create_namespaced_secret(meta["namespace"], body)
-
-
-def delete(namespace: str, name: str) -> None:
-    try:
-        client.core().delete_namespaced_secret(name, namespace)
-    except kubernetes.client.ApiException as exc:
-        if exc.status != 404:
-            raise
+        core.create_namespaced_secret(owner.namespace, body)

@@ -1,9 +1,13 @@
-"""The resource model: pydantic types of every spec and status, the one source of CRDs and REST bodies.
+"""The resource model: pydantic types of every spec and status, the one source of CRDs and REST bodies;
+beside them the small pure vocabulary every layer shares: seed ids, condition types, timestamps.
 
 Imports only pydantic and the standard library (the rule Cluster API keeps for its API types).
 """
 
-from fleetyard.models import cluster, common, connection, health, kinds, network, operation, provisioned_cluster, team, validation
+from fleetyard.models import (
+    cluster, common, conditions, connection, health, ids, kinds, network, operation, provisioned_cluster, team,
+    timestamps, validation,
+)
 
-__all__ = ["cluster", "common", "connection", "health", "kinds", "network", "operation",
-           "provisioned_cluster", "team", "validation"]
+__all__ = ["cluster", "common", "conditions", "connection", "health", "ids", "kinds", "network", "operation",
+           "provisioned_cluster", "team", "timestamps", "validation"]

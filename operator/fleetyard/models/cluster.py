@@ -42,3 +42,6 @@ class ClusterStatus(common.StatusBase):
     lastHealthStatus: str | None = None
     lastHealthMessage: str | None = None
     lastHealthCheckAt: str | None = None
+
+
+Cluster = common.Resource[ClusterSpec, ClusterStatus]

@@ -5,11 +5,11 @@ Imported by the per-kind model modules; imports nothing but pydantic and the sta
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import pydantic
 
-from fleetyard.models import validation
+from fleetyard.models import ids, validation
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -18,6 +18,10 @@ class Model(pydantic.BaseModel):
     """Base of every API type: seed field names verbatim, unknown fields refused."""
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+
+    def as_stored(self) -> dict[str, Any]:
+        """The fields as they were read (or set), in JSON form: what a merge patch compares against."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class LocalObjectReference(Model):
@@ -78,3 +82,66 @@ class StatusBase(Model):
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
     kopf: dict[str, Any] | None = pydantic.Field(None, description="Handler progress kept by Kopf.")
+
+
+class ObjectMeta(pydantic.BaseModel):
+    """The part of Kubernetes' ObjectMeta fleetyard reads; the rest is ignored."""
+
+    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
+
+    name: str
+    namespace: str = ""
+    uid: str = ""
+    generation: int | None = None
+    resourceVersion: str | None = None
+    creationTimestamp: str | None = None
+    deletionTimestamp: str | None = None
+    labels: dict[str, str] = pydantic.Field(default_factory=dict)
+    annotations: dict[str, str] = pydantic.Field(default_factory=dict)
+
+
+SpecT = TypeVar("SpecT", bound=Model)
+StatusT = TypeVar("StatusT", bound="StatusBase")
+
+
+class Resource(pydantic.BaseModel, Generic[SpecT, StatusT]):
+    """A stored object of one of the kinds, parsed once where the operator reads it (`kinds.Kind.parse`).
+
+    Each kind's module names its own (`network.Network = common.Resource[NetworkSpec, NetworkStatus]`);
+    what is below the edge reads typed fields, never digs in dicts."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    apiVersion: str = ""
+    kind: str = ""
+    metadata: ObjectMeta
+    spec: SpecT
+    status: StatusT
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _no_status_yet(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("status") is None:
+            return {**value, "status": {}}
+        return value
+
+    @property
+    def namespace(self) -> str:
+        return self.metadata.namespace
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def seed_id(self) -> str | None:
+        return ids.seed_id(self.metadata.labels, self.status.id)
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.metadata.deletionTimestamp)
+
+    def owner_reference(self) -> dict[str, Any]:
+        """This object as the controlling owner of another (a Secret, an Operation, a Cluster record)."""
+        return {"apiVersion": self.apiVersion, "kind": self.kind, "name": self.name, "uid": self.metadata.uid,
+                "controller": True, "blockOwnerDeletion": False}

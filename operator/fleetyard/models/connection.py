@@ -60,3 +60,6 @@ class ConnectionStatus(common.StatusBase):
     lastVerifiedAt: str | None = None
     templateSyncedAt: str | None = None
     templateSyncMessage: str | None = None
+
+
+Connection = common.Resource[ConnectionSpec, ConnectionStatus]

@@ -6,15 +6,20 @@ The single table `fleetyard.crdgen`, the operator and the REST API read kind met
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import pydantic
 
-from fleetyard.models import cluster, connection, network, operation, provisioned_cluster, team
+from fleetyard.models import cluster, common, connection, ids, network, operation, provisioned_cluster, team
 
 GROUP = "fleetyard.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-ID_LABEL = "fleetyard.io/id"
+ID_LABEL = ids.ID_LABEL
+# on each Operation: its target's uid (a target's history is one label query) and kind
+TARGET_UID_LABEL = "fleetyard.io/target-uid"
+TARGET_KIND_LABEL = "fleetyard.io/target-kind"
 CREATED_BY_ANNOTATION = "fleetyard.io/created-by"
 UPDATED_BY_ANNOTATION = "fleetyard.io/updated-by"
 UPDATED_AT_ANNOTATION = "fleetyard.io/updated-at"
@@ -43,10 +48,16 @@ class Kind:
     status: type[pydantic.BaseModel]
     columns: tuple[Column, ...]
     description: str
+    model: type[common.Resource]
 
     @property
     def crd_name(self) -> str:
         return f"{self.plural}.{GROUP}"
+
+    def parse(self, body: Mapping[str, Any]) -> Any:
+        """The stored object as its typed model (`network.Network`, ...); pydantic.ValidationError when it
+        does not fit (the CRD schema is generated from the same model, so a stored object does)."""
+        return self.model.model_validate(body)
 
 
 def _common_head() -> tuple[Column, ...]:
@@ -65,7 +76,7 @@ CONNECTION = Kind(
         Column("Status", ".status.status"),
         Column("Message", ".status.statusMessage", priority=1),
     ) + _common_tail(),
-    "An IAM role in a customer's AWS account that fleetyard assumes with an external id.")
+    "An IAM role in a customer's AWS account that fleetyard assumes with an external id.", connection.Connection)
 
 NETWORK = Kind(
     "Network", "networks", "network", ("fynet",), network.NetworkSpec, network.NetworkStatus,
@@ -78,7 +89,7 @@ NETWORK = Kind(
         Column("Operation", ".status.operationRef.name"),
         Column("Message", ".status.statusMessage", priority=1),
     ) + _common_tail(),
-    "A VPC built by fleetyard in a Connection's account.")
+    "A VPC built by fleetyard in a Connection's account.", network.Network)
 
 PROVISIONED_CLUSTER = Kind(
     "ProvisionedCluster", "provisionedclusters", "provisionedcluster", ("pcl", "pcluster"),
@@ -93,7 +104,7 @@ PROVISIONED_CLUSTER = Kind(
         Column("Connection", ".spec.connectionRef.name", priority=1),
         Column("Network", ".spec.networkRef.name", priority=1),
     ) + _common_tail(),
-    "An EKS cluster fleetyard provisions in a customer's AWS account.")
+    "An EKS cluster fleetyard provisions in a customer's AWS account.", provisioned_cluster.ProvisionedCluster)
 
 CLUSTER = Kind(
     "Cluster", "clusters", "cluster", ("fycl",), cluster.ClusterSpec, cluster.ClusterStatus,
@@ -103,12 +114,12 @@ CLUSTER = Kind(
         Column("Status", ".status.externalStatus"),
         Column("Health", ".status.lastHealthStatus"),
     ) + _common_tail(),
-    "A Kubernetes cluster teams use: provisioned by fleetyard or self-registered.")
+    "A Kubernetes cluster teams use: provisioned by fleetyard or self-registered.", cluster.Cluster)
 
 TEAM = Kind(
     "Team", "teams", "team", ("fyteam",), team.TeamSpec, team.TeamStatus,
     _common_head() + (Column("Age", ".metadata.creationTimestamp", "date"),),
-    "Members (usernames and groups) who may use the clusters that name the team.")
+    "Members (usernames and groups) who may use the clusters that name the team.", team.Team)
 
 OPERATION = Kind(
     "Operation", "operations", "operation", ("fyop",), operation.OperationSpec, operation.OperationStatus,
@@ -121,7 +132,7 @@ OPERATION = Kind(
         Column("Started", ".status.startedAt", "date", priority=1),
         Column("Age", ".metadata.creationTimestamp", "date"),
     ),
-    "One run of long work (a Pulumi update, a catalog query) on a fleetyard resource.")
+    "One run of long work (a Pulumi update, a catalog query) on a fleetyard resource.", operation.Operation)
 
 ALL: tuple[Kind, ...] = (CONNECTION, NETWORK, PROVISIONED_CLUSTER, CLUSTER, TEAM, OPERATION)
 BY_KIND: dict[str, Kind] = {k.kind: k for k in ALL}

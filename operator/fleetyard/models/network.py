@@ -50,3 +50,6 @@ class NetworkStatus(common.StatusBase):
     iacOutputs: dict[str, str] | None = None
     operationRef: common.LocalObjectReference | None = None
     operationId: str | None = None
+
+
+Network = common.Resource[NetworkSpec, NetworkStatus]

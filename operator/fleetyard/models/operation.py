@@ -5,6 +5,7 @@ Seed entity `operation`. Owned by its target; the runner fills status.progress/r
 
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
 import pydantic
@@ -13,6 +14,20 @@ from fleetyard.models import common
 
 OperationType = Literal["provision", "update", "destroy", "refresh", "listInstanceTypes"]
 OperationPhase = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+OPERATION_TYPES: tuple[OperationType, ...] = typing.get_args(OperationType)
+LIST_INSTANCE_TYPES: OperationType = "listInstanceTypes"
+# An Operation without a status.status yet counts as queued: the runner has not written it.
+IN_FLIGHT: tuple[OperationPhase, ...] = ("queued", "running")
+FINISHED: tuple[OperationPhase, ...] = ("succeeded", "failed", "cancelled")
+
+
+def in_flight(phase: str | None) -> bool:
+    """Queued, running, or not looked at by a runner yet (no phase)."""
+    return not phase or phase in IN_FLIGHT
+
+
+def finished(phase: str | None) -> bool:
+    return phase in FINISHED
 
 
 class ResourceRef(common.Model):
@@ -102,3 +117,6 @@ class OperationStatus(common.StatusBase):
     completedAt: str | None = None
     heartbeatAt: str | None = None
     operatorInstance: str | None = None
+
+
+Operation = common.Resource[OperationSpec, OperationStatus]

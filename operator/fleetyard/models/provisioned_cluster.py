@@ -123,3 +123,6 @@ class ProvisionedClusterStatus(common.StatusBase):
     userKubeconfigSecretRef: common.LocalObjectReference | None = None
     operationRef: common.LocalObjectReference | None = None
     operationId: str | None = None
+
+
+ProvisionedCluster = common.Resource[ProvisionedClusterSpec, ProvisionedClusterStatus]

@@ -17,3 +17,6 @@ class TeamSpec(common.Model):
 
 class TeamStatus(common.StatusBase):
     pass
+
+
+Team = common.Resource[TeamSpec, TeamStatus]

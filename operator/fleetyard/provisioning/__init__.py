@@ -1,1 +1,1 @@
-"""Pulumi provisioning: programs, the worker process, progress and failure reporting."""
+"""Pulumi provisioning: the Operation runner, the Job, the worker process and its programs, progress and failures."""

@@ -1,7 +1,9 @@
 """The Pulumi program of a ProvisionedCluster: an EKS cluster from `aws.eks.*` primitives.
 
-Pure production code (`pulumi_aws` only, no operator imports); the runner calls
-`cluster_program(args)` inside an Automation API inline program. Builds the IAM roles, the EKS
+Pure production code (`pulumi_aws` and the job's typed args, no operator I/O); the worker calls
+`cluster_program(args)` inside an Automation API inline program. It reads the ProvisionedCluster's
+own `ClusterConfig` (`args.config`): a node-group field added to `models.provisioned_cluster.NodeGroup`
+is read here, where it is used. Builds the IAM roles, the EKS
 control plane (authentication mode API, an access entry for the Connection's role so the operator
 can reach the cluster), the managed system node group, the IAM OIDC provider, a job-runner role
 trusted by that provider for one service account, and the core addons.
@@ -13,16 +15,15 @@ never without system nodes.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 
 import pulumi
 import pulumi_aws as aws
 
-from fleetyard.provisioning import aws_target, node_images
+from fleetyard.models import provisioned_cluster
+from fleetyard.provisioning import aws_provider, job, node_images
 
-PROJECT = "fleetyard-byoc-cluster"
 CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
 JOB_RUNNER_SERVICE_ACCOUNT = ("fleetyard-system", "job-runner")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -34,33 +35,9 @@ NODE_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
 OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 
-@dataclasses.dataclass(frozen=True)
-class NodeGroupArgs:
-    name: str
-    instance_types: list[str]
-    min_size: int
-    max_size: int
-    desired_size: int
-    disk_size_gb: int
-
-
-@dataclasses.dataclass(frozen=True)
-class ClusterArgs:
-    target: aws_target.AwsTarget
-    cluster_id: str
-    cluster_name: str
-    role_prefix: str
-    kubernetes_version: str
-    node_group: NodeGroupArgs
-    public_subnet_ids: list[str]
-    private_subnet_ids: list[str]
-    public_access_cidrs: list[str] = dataclasses.field(default_factory=list)
-
-
-def node_group_name(group: NodeGroupArgs) -> str:
+def node_group_name(group: provisioned_cluster.NodeGroup) -> str:
     """`<name>-<digest>`: a new name whenever a replacement is needed, so the new group comes first."""
-    fixed = json.dumps([sorted(group.instance_types), group.disk_size_gb,
-                        node_images.ami_type(group.instance_types)])
+    fixed = json.dumps([sorted(group.instanceTypes), group.diskSizeGb, node_images.ami_type(group.instanceTypes)])
     return f"{group.name}-{hashlib.sha256(fixed.encode()).hexdigest()[:8]}"
 
 
@@ -87,11 +64,13 @@ def _job_runner_trust(provider_arn: str, issuer: str) -> str:
                                        f"{host}:aud": "sts.amazonaws.com"}}}]})
 
 
-def cluster_program(args: ClusterArgs) -> None:
-    provider = aws_target.provider(args.target)
+def cluster_program(args: job.ClusterArgs) -> None:
+    provider = aws_provider.provider(args.account)
     opts = pulumi.ResourceOptions(provider=provider)
-    tags = aws_target.tags(args.target, **{"fleetyard.io/cluster-id": args.cluster_id})
-    group = args.node_group
+    tags = aws_provider.tags(args.account, **{"fleetyard.io/cluster-id": args.cluster_id})
+    config = args.config
+    group = config.systemNodeGroup
+    role_arn = args.account.access.role_arn
 
     cluster_role = _role("cluster-role", f"{args.role_prefix}-cluster", _assume_policy("eks.amazonaws.com"),
                          CLUSTER_POLICIES, tags, opts)
@@ -99,30 +78,30 @@ def cluster_program(args: ClusterArgs) -> None:
                       NODE_POLICIES, tags, opts)
 
     cluster = aws.eks.Cluster(
-        "cluster", name=args.cluster_name, role_arn=cluster_role.arn, version=args.kubernetes_version,
+        "cluster", name=args.cluster_name, role_arn=cluster_role.arn, version=config.kubernetesVersion,
         vpc_config=aws.eks.ClusterVpcConfigArgs(
             subnet_ids=[*args.private_subnet_ids, *args.public_subnet_ids],
             endpoint_private_access=True, endpoint_public_access=True,
-            public_access_cidrs=args.public_access_cidrs or ["0.0.0.0/0"]),
+            public_access_cidrs=config.publicAccessCidrs or ["0.0.0.0/0"]),
         access_config=aws.eks.ClusterAccessConfigArgs(
             authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
         tags=tags, opts=opts)
 
     operator_entry = aws.eks.AccessEntry(
-        "operator-access", cluster_name=cluster.name, principal_arn=args.target.role_arn, type="STANDARD",
+        "operator-access", cluster_name=cluster.name, principal_arn=role_arn, type="STANDARD",
         tags=tags, opts=opts)
     aws.eks.AccessPolicyAssociation(
-        "operator-admin", cluster_name=cluster.name, principal_arn=args.target.role_arn,
+        "operator-admin", cluster_name=cluster.name, principal_arn=role_arn,
         policy_arn=CLUSTER_ADMIN_POLICY, access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[operator_entry]))
 
     nodes = aws.eks.NodeGroup(
         "system-nodes", cluster_name=cluster.name, node_group_name=node_group_name(group),
         node_role_arn=node_role.arn, subnet_ids=list(args.private_subnet_ids),
-        instance_types=list(group.instance_types), ami_type=node_images.ami_type(group.instance_types),
-        disk_size=group.disk_size_gb, version=cluster.version,
+        instance_types=list(group.instanceTypes), ami_type=node_images.ami_type(group.instanceTypes),
+        disk_size=group.diskSizeGb, version=cluster.version,
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-            min_size=group.min_size, max_size=group.max_size, desired_size=group.desired_size),
+            min_size=group.minSize, max_size=group.maxSize, desired_size=group.desiredSize),
         labels={"fleetyard.io/node-group": group.name}, tags=tags,
         opts=opts)
 

@@ -202,7 +202,11 @@ def summarize(text: str) -> str:
     return _shorten(lines[-1]) if lines else ""
 
 
-def backoff(attempt: int, base: float = 10, cap: float = 600, rng: Callable[[], float] = random.random,
+BACKOFF_BASE = 10.0  # the defaults of Settings.retry_base / retry_cap (FLEETYARD_RETRY_BASE / _CAP)
+BACKOFF_CAP = 600.0
+
+
+def backoff(attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP, rng: Callable[[], float] = random.random,
             jitter: Literal["equal", "full"] = "equal") -> int:
     """Seconds to wait before retry `attempt` (1 = first retry): exponential, capped, jittered.
 
@@ -343,11 +347,23 @@ def _field_errors(category: Category, message: str) -> dict[str, str] | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Retry:
+    """When a retryable failure is tried again: attempt (1-based), the backoff's base and cap, its dice."""
+
+    attempt: int = 1
+    base: float = BACKOFF_BASE
+    cap: float = BACKOFF_CAP
+    rng: Callable[[], float] = random.random
+
+    def after(self) -> int:
+        return backoff(self.attempt, self.base, self.cap, rng=self.rng)
+
+
 def _error_object(category: Category, message: str, *, caused_by: str | None, request_id_: str | None,
-                  attempt: int, rng: Callable[[], float], field_errors: dict[str, str] | None = None,
-                  ) -> common.ErrorObject:
+                  retry: Retry, field_errors: dict[str, str] | None = None) -> common.ErrorObject:
     details = common.ErrorDetails(
-        retryable=category.retryable, retryAfter=backoff(attempt, rng=rng) if category.retryable else None,
+        retryable=category.retryable, retryAfter=retry.after() if category.retryable else None,
         requestId=request_id_, causedBy=caused_by, fieldErrors=field_errors)
     return common.ErrorObject(code=category.code, message=message or category.code,
                               errorType=category.error_type, details=details)
@@ -362,21 +378,26 @@ def describe(text: str) -> str:
 
 def classify(error_text: str, *, aws_request_id: str | None = None, attempt: int = 1,
              rng: Callable[[], float] = random.random, fallback: Category = INTERNAL,
-             caused_by: str | None = None) -> common.ErrorObject:
+             caused_by: str | None = None, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> common.ErrorObject:
     """Classifies a failed run from its stderr/stdout/diagnostic text.
 
-    `aws_request_id` wins over one found in the text; `attempt` (1-based) sets `retryAfter` for
-    retryable errors; `fallback` is the category when nothing in the text is recognised.
+    `aws_request_id` wins over one found in the text; `attempt` (1-based), `base` and `cap` set
+    `retryAfter` for retryable errors; `fallback` is the category when nothing in the text is recognised.
     """
+    return _classify(error_text, aws_request_id, fallback, caused_by, Retry(attempt, base, cap, rng))
+
+
+def _classify(error_text: str, aws_request_id: str | None, fallback: Category, caused_by: str | None,
+              retry: Retry) -> common.ErrorObject:
     text = clean(error_text or "")
     finding = _find(text)
     if finding is None:
-        return _error_object(fallback, summarize(text), caused_by=caused_by, attempt=attempt, rng=rng,
+        return _error_object(fallback, summarize(text), caused_by=caused_by, retry=retry,
                              request_id_=aws_request_id or request_id(text))
     message = describe(text)
     rid = aws_request_id or finding.request_id or request_id(finding.line) or request_id(text)
-    return _error_object(finding.category, message, caused_by=finding.caused_by or caused_by, attempt=attempt,
-                         rng=rng, request_id_=rid, field_errors=_field_errors(finding.category, message))
+    return _error_object(finding.category, message, caused_by=finding.caused_by or caused_by, retry=retry,
+                         request_id_=rid, field_errors=_field_errors(finding.category, message))
 
 
 def command_output(exc: pulumi_errors.CommandError) -> tuple[str, str]:
@@ -398,8 +419,7 @@ _PROGRAM_ERRORS = (pulumi_errors.InlineSourceRuntimeError, pulumi_errors.Runtime
                    pulumi_errors.CompilationError)
 
 
-def _from_command_error(exc: pulumi_errors.CommandError, attempt: int,
-                        rng: Callable[[], float]) -> common.ErrorObject:
+def _from_command_error(exc: pulumi_errors.CommandError, retry: Retry) -> common.ErrorObject:
     stdout, stderr = command_output(exc)
     text = f"{stderr}\n{stdout}"
     name = getattr(exc, "name", None) or type(exc).__name__
@@ -407,13 +427,12 @@ def _from_command_error(exc: pulumi_errors.CommandError, attempt: int,
         if isinstance(exc, exc_type):
             found = _find(clean(stderr)) or _find(clean(text))
             line = found.line if found and found.category == category else summarize(stderr) or name
-            return _error_object(category, _shorten(line), caused_by=name, request_id_=None, attempt=attempt,
-                                 rng=rng)
+            return _error_object(category, _shorten(line), caused_by=name, request_id_=None, retry=retry)
     fallback = PROGRAM if isinstance(exc, _PROGRAM_ERRORS) else INTERNAL
-    return classify(text, attempt=attempt, rng=rng, fallback=fallback, caused_by=name)
+    return _classify(text, None, fallback, name, retry)
 
 
-def _from_cloud_error(exc: cloud_errors.CloudError, attempt: int, rng: Callable[[], float]) -> common.ErrorObject:
+def _from_cloud_error(exc: cloud_errors.CloudError, retry: Retry) -> common.ErrorObject:
     if exc.code in ("NetworkError", "NoCredentials"):
         category = NETWORK if exc.code == "NetworkError" else NO_CREDENTIALS
     else:
@@ -421,19 +440,20 @@ def _from_cloud_error(exc: cloud_errors.CloudError, attempt: int, rng: Callable[
     if exc.retryable and not category.retryable:
         category = dataclasses.replace(category, retryable=True)
     message = _shorten(f"{exc.code}: {exc.message}" if exc.message and exc.message != exc.code else exc.code)
-    return _error_object(category, message, caused_by=exc.code, request_id_=exc.request_id, attempt=attempt,
-                         rng=rng, field_errors=_field_errors(category, message))
+    return _error_object(category, message, caused_by=exc.code, request_id_=exc.request_id, retry=retry,
+                         field_errors=_field_errors(category, message))
 
 
-def from_exception(exc: BaseException, attempt: int = 1, *,
-                   rng: Callable[[], float] = random.random) -> common.ErrorObject:
-    """The error object for whatever a run raised; `attempt` (1-based) sets the retry delay."""
+def from_exception(exc: BaseException, attempt: int = 1, *, rng: Callable[[], float] = random.random,
+                   base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> common.ErrorObject:
+    """The error object for whatever a run raised; `attempt` (1-based), `base` and `cap` set the retry delay."""
+    retry = Retry(attempt, base, cap, rng)
     if isinstance(exc, pulumi_errors.CommandError):
-        return _from_command_error(exc, attempt, rng)
+        return _from_command_error(exc, retry)
     if isinstance(exc, (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)):
         exc = cloud_errors.translate(exc)
     if isinstance(exc, cloud_errors.CloudError):
-        return _from_cloud_error(exc, attempt, rng)
+        return _from_cloud_error(exc, retry)
     name = type(exc).__name__
     detail = _shorten(str(exc))
     message = f"{name}: {detail}" if detail else name
@@ -443,4 +463,4 @@ def from_exception(exc: BaseException, attempt: int = 1, *,
         category = NETWORK
     else:
         category = INTERNAL
-    return _error_object(category, message, caused_by=name, request_id_=None, attempt=attempt, rng=rng)
+    return _error_object(category, message, caused_by=name, request_id_=None, retry=retry)

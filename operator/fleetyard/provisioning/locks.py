@@ -29,15 +29,15 @@ class Lock:
     hostname: str | None
 
 
-class Store:
-    """The few object operations the lock logic needs, over a directory or a bucket."""
+class Backend:
+    """The few object operations the lock logic needs, over the state backend: a directory or a bucket."""
 
     def list(self, prefix: str) -> list[str]: ...
     def read(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
 
 
-class DirectoryStore(Store):
+class DirectoryBackend(Backend):
     def __init__(self, root: pathlib.Path) -> None:
         self.root = root
 
@@ -54,7 +54,7 @@ class DirectoryStore(Store):
         (self.root / key).unlink(missing_ok=True)
 
 
-class BucketStore(Store):
+class BucketBackend(Backend):
     def __init__(self, s3: Any, bucket: str, prefix: str) -> None:
         self.s3, self.bucket, self.prefix = s3, bucket, prefix
 
@@ -71,18 +71,18 @@ class BucketStore(Store):
         self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
 
-def store_for(backend_url: str, s3_client: Callable[[str | None], Any]) -> Store:
+def backend_for(backend_url: str, s3_client: Callable[[str | None], Any]) -> Backend:
     url = urllib.parse.urlparse(backend_url)
     if url.scheme == "file":
-        return DirectoryStore(pathlib.Path(url.path))
+        return DirectoryBackend(pathlib.Path(url.path))
     if url.scheme == "s3":
         region = urllib.parse.parse_qs(url.query).get("region", [None])[0]
         prefix = url.path.lstrip("/")
-        return BucketStore(s3_client(region), url.netloc, f"{prefix}/" if prefix else "")
+        return BucketBackend(s3_client(region), url.netloc, f"{prefix}/" if prefix else "")
     raise ValueError(f"unsupported state backend {url.scheme!r}: use file:// or s3://")
 
 
-def stack_locks(store: Store, project: str, stack: str) -> list[Lock]:
+def stack_locks(store: Backend, project: str, stack: str) -> list[Lock]:
     found = []
     for key in store.list(LOCK_ROOT):
         if f"/{project}/{stack}/" not in f"/{key}":
@@ -108,7 +108,7 @@ def holder_alive(lock: Lock, hostname: str | None = None) -> bool:
     return True
 
 
-def clear_stale(store: Store, project: str, stack: str, *, wait: float = 300, poll: float = 1.0,
+def clear_stale(store: Backend, project: str, stack: str, *, wait: float = 300, poll: float = 1.0,
                 on_wait: Callable[[Lock], None] | None = None) -> list[str]:
     """Remove the stack's locks whose holder is gone; wait (bounded) for live local holders first."""
     deadline = time.monotonic() + wait

@@ -1,44 +1,33 @@
 """The Pulumi program of a Network: a VPC with public and private subnets across up to three zones.
 
-Pure production code (`pulumi_aws` only, no operator imports); the runner calls
-`network_program(args)` inside an Automation API inline program. Outputs are what the operator
+Pure production code (`pulumi_aws` and the job's typed args, no operator I/O); the worker calls
+`network_program(args)` inside an Automation API inline program. It reads the Network's own
+`NetworkConfig` (`args.config`). Outputs are what the operator
 copies into the Network's status (`providerNetworkId`, `iacOutputs`) and what cluster programs
 need (subnet ids).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import pulumi
 import pulumi_aws as aws
 
-from fleetyard.provisioning import aws_target, subnets
-
-PROJECT = "fleetyard-byoc-network"
+from fleetyard.provisioning import aws_provider, job, subnets
 
 
-@dataclasses.dataclass(frozen=True)
-class NetworkArgs:
-    target: aws_target.AwsTarget
-    network_id: str
-    name: str
-    cidr: str
-    nat_gateways: str = "OnePerAz"  # or "Single"
-
-
-def network_program(args: NetworkArgs) -> None:
-    provider = aws_target.provider(args.target)
+def network_program(args: job.NetworkArgs) -> None:
+    provider = aws_provider.provider(args.account)
     opts = pulumi.ResourceOptions(provider=provider)
+    cidr = args.config.cidr
 
     def tags(name: str, **extra: str) -> dict[str, str]:
-        return aws_target.tags(args.target, **{"fleetyard.io/network-id": args.network_id,
+        return aws_provider.tags(args.account, **{"fleetyard.io/network-id": args.network_id,
                                                "Name": f"{args.name}-{name}", **extra})
 
     zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
-    layout = subnets.plan(args.cidr, list(zones.names))
+    layout = subnets.plan(cidr, list(zones.names))
 
-    vpc = aws.ec2.Vpc("vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True,
+    vpc = aws.ec2.Vpc("vpc", cidr_block=cidr, enable_dns_hostnames=True, enable_dns_support=True,
                       tags=tags("vpc"), opts=opts)
     igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags=tags("igw"), opts=opts)
     public_rt = aws.ec2.RouteTable("public", vpc_id=vpc.id, tags=tags("public"), opts=opts)
@@ -58,7 +47,7 @@ def network_program(args: NetworkArgs) -> None:
         private = aws.ec2.Subnet(
             f"private-{plan.zone}", vpc_id=vpc.id, cidr_block=plan.private_cidr, availability_zone=plan.zone,
             tags=tags(f"private-{plan.zone}", **{"kubernetes.io/role/internal-elb": "1"}), opts=opts)
-        if index == 0 or args.nat_gateways == "OnePerAz":
+        if index == 0 or args.config.natGateways == "OnePerAz":
             eip = aws.ec2.Eip(f"nat-{plan.zone}", domain="vpc", tags=tags(f"nat-{plan.zone}"), opts=opts)
             nat = aws.ec2.NatGateway(f"nat-{plan.zone}", allocation_id=eip.id, subnet_id=public.id,
                                      tags=tags(f"nat-{plan.zone}"),
@@ -74,7 +63,7 @@ def network_program(args: NetworkArgs) -> None:
         private_ids.append(private.id)
 
     pulumi.export("vpcId", vpc.id)
-    pulumi.export("cidr", args.cidr)
+    pulumi.export("cidr", cidr)
     pulumi.export("availabilityZones", ",".join(p.zone for p in layout))
     pulumi.export("publicSubnetIds", pulumi.Output.all(*public_ids).apply(",".join))
     pulumi.export("privateSubnetIds", pulumi.Output.all(*private_ids).apply(",".join))

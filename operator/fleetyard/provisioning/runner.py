@@ -5,15 +5,14 @@ Operation waits (`queued`) for a global slot and a slot of its Connection, then 
 `fleetyard.provisioning.worker` process. The runner turns the worker's engine events into
 `status.progress` (patched at most once per `progress_interval`), beats the heartbeat that tells a
 later operator whether the run is still alive, writes the result or the seed's error object, and
-finally asks the target's reconciler to look again.
+finally asks the target's reconciler to look again. The Operation, its target, the Connection and the
+Network are read once per run, typed, and the job is built from them (`job.build`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-import datetime
 import json
 import logging
 import os
@@ -23,12 +22,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fleetyard import catalog, conditions, health_probe, metrics, settings as settings_mod
-from fleetyard.cloud import ec2, errors
-from fleetyard.controllers import catalog_ops, connection_phases
-from fleetyard.kube import patching, resources
-from fleetyard.models import kinds
-from fleetyard.provisioning import failures, jobs, progress
+from fleetyard import metrics, settings as settings_mod
+from fleetyard.cloud import errors, session as sessions
+from fleetyard.connections import catalog, catalog_ops, external_id
+from fleetyard.kube import patching, resources, secret_data, secrets
+from fleetyard.models import kinds, operation as operation_model, timestamps
+from fleetyard.provisioning import failures, job as job_mod, progress
 
 log = logging.getLogger(__name__)
 Finished = Callable[[str, str, str], Awaitable[None]]
@@ -56,23 +55,26 @@ class Runner:
         task = self._tasks.get((namespace, name))
         return task is not None and not task.done()
 
-    def submit(self, op: dict[str, Any], recover: bool = False) -> bool:
+    def submit(self, op: operation_model.Operation, recover: bool = False) -> bool:
         """Run the Operation unless this process already does; True when it was taken."""
-        key = (op["metadata"]["namespace"], op["metadata"]["name"])
+        key = (op.namespace, op.name)
         if self.busy(*key):
             return False
         self._tasks[key] = asyncio.get_running_loop().create_task(self._run(key, recover), name=f"op/{key[1]}")
         return True
 
+    def _failure(self, exc: BaseException, attempt: int) -> dict[str, Any]:
+        return failures.from_exception(exc, attempt, base=self.cfg.retry_base, cap=self.cfg.retry_cap).model_dump(
+            exclude_none=True)
+
     async def _run(self, key: tuple[str, str], recover: bool) -> None:
         namespace, name = key
-        op = await asyncio.to_thread(resources.get_object, kinds.OPERATION, namespace, name)
-        if op is None or (op.get("status") or {}).get("status") in ("succeeded", "failed", "cancelled"):
+        op: operation_model.Operation | None = await asyncio.to_thread(resources.get, kinds.OPERATION, namespace, name)
+        if op is None or operation_model.finished(op.status.status):
             return
-        ref = op["spec"]["resourceRef"]
-        target = await asyncio.to_thread(resources.get_object, kinds.BY_KIND[ref["kind"]], namespace, ref["name"])
-        connection = ref["name"] if ref["kind"] == "Connection" else \
-            ((target or {}).get("spec") or {}).get("connectionRef", {}).get("name", "")
+        ref = op.spec.resourceRef
+        target = await asyncio.to_thread(resources.get, kinds.BY_KIND[ref.kind], namespace, ref.name)
+        connection = ref.name if ref.kind == "Connection" else (target.spec.connectionRef.name if target else "")
         try:
             metrics.OPERATIONS_QUEUED.inc()
             await self._patch(op, {"status": "queued", "progress": {"stage": "queued",
@@ -81,7 +83,7 @@ class Runner:
                 metrics.OPERATIONS_QUEUED.dec()
                 metrics.OPERATIONS_RUNNING.inc()
                 try:
-                    if op["spec"]["operation"] == catalog_ops.LIST_INSTANCE_TYPES:
+                    if op.spec.operation == operation_model.LIST_INSTANCE_TYPES:
                         await self._list_instance_types(op)
                     else:
                         await self._execute(op, recover)
@@ -91,53 +93,45 @@ class Runner:
             raise
         except Exception:  # noqa: BLE001 - a runner bug must not take the operator down
             log.exception("operation runner failed", extra={"operation": f"{namespace}/{name}"})
-            await self._finish(op, "failed", error=failures.from_exception(RuntimeError("runner failure"), 1)
-                               .model_dump(exclude_none=True))
+            await self._finish(op, "failed", error=self._failure(RuntimeError("runner failure"), 1))
         finally:
             self._tasks.pop(key, None)
-        if ref["kind"] in ("Network", "ProvisionedCluster"):
-            await self.on_finished(ref["kind"], namespace, ref["name"])
+        if ref.kind in ("Network", "ProvisionedCluster"):
+            await self.on_finished(ref.kind, namespace, ref.name)
 
-    async def _list_instance_types(self, op: dict[str, Any]) -> None:
+    async def _list_instance_types(self, op: operation_model.Operation) -> None:
         """The catalog: no Pulumi, one paginated EC2 call through the Connection's role."""
-        await self._patch(op, {"status": "running", "startedAt": conditions.now(), "heartbeatAt": conditions.now(),
+        now = timestamps.now()
+        await self._patch(op, {"status": "running", "startedAt": now, "heartbeatAt": now,
                                "operatorInstance": self.instance,
                                "progress": {"stage": "listing", "message": "asking EC2 for the region's instance types"}})
         try:
             result = await asyncio.to_thread(self._catalog, op)
         except errors.CloudError as exc:
-            await self._finish(op, "failed", error=failures.from_exception(exc, int(op["spec"].get("attempt") or 1))
-                               .model_dump(exclude_none=True))
+            await self._finish(op, "failed", error=self._failure(exc, op.spec.attempt))
             return
         await self._finish(op, "succeeded", result=result, progress_={
             "stage": "done", "message": f"{len(result['items'])} instance types"})
 
-    def _catalog(self, op: dict[str, Any]) -> dict[str, Any]:
-        namespace = op["metadata"]["namespace"]
-        connection = resources.get_object(kinds.CONNECTION, namespace, op["spec"]["resourceRef"]["name"])
-        if connection is None:
+    def _catalog(self, op: operation_model.Operation) -> dict[str, Any]:
+        conn = resources.get(kinds.CONNECTION, op.namespace, op.spec.resourceRef.name)
+        if conn is None:
             raise errors.CloudError("ConnectionNotFound", "the Connection no longer exists")
-        sess, _ = health_probe.customer_session(namespace, connection, "catalog")
-        region = connection["spec"]["providerConfig"]["region"]
-        result = catalog.result(ec2.instance_types(sess, region))
-        connection_id = (connection["metadata"].get("labels") or {}).get(kinds.ID_LABEL) or connection["metadata"]["uid"]
-        self.catalog.put(connection_id, region, result.items)
-        return result.model_dump(exclude_none=True)
+        return catalog_ops.list_instance_types(conn, self.catalog, secrets.value).model_dump(exclude_none=True)
 
-    async def _execute(self, op: dict[str, Any], recover: bool) -> None:
-        namespace = op["metadata"]["namespace"]
+    async def _execute(self, op: operation_model.Operation, recover: bool) -> None:
         started = time.monotonic()
         try:
             job = await asyncio.to_thread(self._job, op, recover)
-        except jobs.JobProblem as exc:
+        except job_mod.JobProblem as exc:
             error = {"code": "InvalidTarget", "message": str(exc), "errorType": "validation",
                      "details": {"retryable": exc.retryable, "retryAfter": int(self.cfg.retry_base)}}
             await self._finish(op, "failed", error=error)
             return
         tracker = progress.ProgressTracker()
         tracker.set_stage("starting", "starting the worker")
-        now = conditions.now()
-        await self._patch(op, {"status": "running", "startedAt": (op.get("status") or {}).get("startedAt") or now,
+        now = timestamps.now()
+        await self._patch(op, {"status": "running", "startedAt": op.status.startedAt or now,
                                "heartbeatAt": now, "operatorInstance": self.instance,
                                "progress": tracker.snapshot()})
         work_dir = job.work_dir
@@ -153,21 +147,21 @@ class Runner:
             outcome = await self._follow(op, proc.stdout, tracker)
             await proc.wait()
         elapsed = time.monotonic() - started
-        kind = op["spec"]["resourceRef"]["kind"]
-        metrics.OPERATION_SECONDS.labels(op["spec"]["operation"], kind).observe(elapsed)
+        kind, operation = op.spec.resourceRef.kind, op.spec.operation
+        metrics.OPERATION_SECONDS.labels(operation, kind).observe(elapsed)
         if "result" in outcome:
             if outcome["result"].get("engineSeconds") is not None:
-                metrics.ENGINE_SECONDS.labels(op["spec"]["operation"], kind).observe(outcome["result"]["engineSeconds"])
-            tracker.set_stage("done", f"{op['spec']['operation']} succeeded in {elapsed:.0f}s")
+                metrics.ENGINE_SECONDS.labels(operation, kind).observe(outcome["result"]["engineSeconds"])
+            tracker.set_stage("done", f"{operation} succeeded in {elapsed:.0f}s")
             await self._finish(op, "succeeded", progress_=tracker.snapshot(),
                                result={"outputs": outcome["result"].get("outputs") or {}})
         else:
-            error = outcome.get("error") or failures.from_exception(
-                RuntimeError(f"worker exited with code {proc.returncode}"), job.attempt).model_dump(exclude_none=True)
+            error = outcome.get("error") or self._failure(RuntimeError(f"worker exited with code {proc.returncode}"),
+                                                          job.attempt)
             tracker.set_stage("failed", error.get("message", "failed"))
             await self._finish(op, "failed", progress_=tracker.snapshot(), error=error)
 
-    async def _follow(self, op: dict[str, Any], stdout: asyncio.StreamReader,
+    async def _follow(self, op: operation_model.Operation, stdout: asyncio.StreamReader,
                       tracker: progress.ProgressTracker) -> dict[str, Any]:
         throttle = progress.Throttle(self.cfg.progress_interval)
         last_beat = time.monotonic()
@@ -190,41 +184,41 @@ class Runner:
             now = time.monotonic()
             beat_due = now - last_beat >= self.cfg.heartbeat_interval
             if throttle.due(now) or beat_due:
-                await self._patch(op, {"heartbeatAt": conditions.now(), "progress": tracker.snapshot()})
+                await self._patch(op, {"heartbeatAt": timestamps.now(), "progress": tracker.snapshot()})
                 last_beat = now
 
-    def _job(self, op: dict[str, Any], recover: bool) -> Any:
-        namespace = op["metadata"]["namespace"]
-        ref = op["spec"]["resourceRef"]
-        target = resources.get_object(kinds.BY_KIND[ref["kind"]], namespace, ref["name"])
+    def _job(self, op: operation_model.Operation, recover: bool) -> job_mod.Job:
+        """The job from the target, Connection and Network as they are now (the run may have waited)."""
+        ref = op.spec.resourceRef
+        target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name)
         if target is None:
-            raise jobs.JobProblem(f"{ref['kind']} {ref['name']} no longer exists")
-        spec = target.get("spec") or {}
-        connection = resources.get_object(kinds.CONNECTION, namespace, spec["connectionRef"]["name"])
-        if connection is None:
-            raise jobs.JobProblem(f"Connection {spec['connectionRef']['name']} (spec.connectionRef) was not found",
-                                  retryable=True)
+            raise job_mod.JobProblem(f"{ref.kind} {ref.name} no longer exists")
+        conn = resources.get(kinds.CONNECTION, op.namespace, target.spec.connectionRef.name)
+        if conn is None:
+            raise job_mod.JobProblem(f"Connection {target.spec.connectionRef.name} (spec.connectionRef) was not found",
+                                     retryable=True)
         network = None
-        if ref["kind"] == "ProvisionedCluster":
-            network = resources.get_object(kinds.NETWORK, namespace, spec["networkRef"]["name"])
+        if ref.kind == "ProvisionedCluster":
+            network = resources.get(kinds.NETWORK, op.namespace, target.spec.networkRef.name)
+        config = conn.spec.providerConfig
         try:
-            _, external_id = connection_phases.external_id_of(namespace, connection)
-        except connection_phases.Failed as exc:
-            raise jobs.JobProblem(exc.outcome.message, exc.outcome.retryable) from None
+            value = external_id.read(op.namespace, config, secrets.value, sessions.base_session(config.region))
+        except external_id.Unreadable as exc:
+            raise job_mod.JobProblem(exc.message, exc.retryable) from None
         try:
-            passphrase = jobs.passphrase(self.cfg, resources.secret_value)
-        except resources.SecretProblem as exc:
-            raise jobs.JobProblem(f"{exc}: the operator needs it for the Pulumi state (key 'passphrase')",
-                                  retryable=True) from None
-        return jobs.build(op, target, connection, network, external_id, passphrase, self.cfg, recover=recover)
+            passphrase = job_mod.passphrase(self.cfg, secrets.value)
+        except secret_data.SecretProblem as exc:
+            raise job_mod.JobProblem(f"{exc}: the operator needs it for the Pulumi state (key 'passphrase')",
+                                     retryable=True) from None
+        return job_mod.build(op, target, conn, network, value, passphrase, self.cfg, recover=recover)
 
-    async def _patch(self, op: dict[str, Any], status: dict[str, Any]) -> None:
-        await asyncio.to_thread(patching.patch_status, kinds.OPERATION, op["metadata"]["namespace"],
-                                op["metadata"]["name"], status)
+    async def _patch(self, op: operation_model.Operation, status: dict[str, Any]) -> None:
+        await asyncio.to_thread(patching.patch_status, kinds.OPERATION, op.namespace, op.name, status)
 
-    async def _finish(self, op: dict[str, Any], phase: str, *, progress_: dict[str, Any] | None = None,
+    async def _finish(self, op: operation_model.Operation, phase: str, *, progress_: dict[str, Any] | None = None,
                       result: dict[str, Any] | None = None, error: dict[str, Any] | None = None) -> None:
-        status: dict[str, Any] = {"status": phase, "completedAt": conditions.now(), "heartbeatAt": conditions.now()}
+        now = timestamps.now()
+        status: dict[str, Any] = {"status": phase, "completedAt": now, "heartbeatAt": now}
         if progress_ is not None:
             status["progress"] = progress_
         if result is not None:
@@ -232,14 +226,6 @@ class Runner:
         if error is not None:
             status["error"] = error
         await self._patch(op, status)
-        metrics.OPERATIONS.labels(op["spec"]["operation"], op["spec"]["resourceRef"]["kind"], phase).inc()
-        log.info("operation finished", extra={"operation": op["metadata"]["name"], "result": phase,
+        metrics.OPERATIONS.labels(op.spec.operation, op.spec.resourceRef.kind, phase).inc()
+        log.info("operation finished", extra={"operation": op.name, "result": phase,
                                               "code": (error or {}).get("code")})
-
-
-def heartbeat_age(op: dict[str, Any], now: datetime.datetime | None = None) -> float | None:
-    beat = (op.get("status") or {}).get("heartbeatAt")
-    if not beat:
-        return None
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return (now - datetime.datetime.fromisoformat(beat.replace("Z", "+00:00"))).total_seconds()

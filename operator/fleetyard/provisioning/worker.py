@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-import boto3
 import pulumi.automation as auto
 
 from fleetyard.cloud import inventory, session as sessions, sts
+from fleetyard.connections import customer_session
 from fleetyard.provisioning import adoption, cluster_program, failures, job as job_mod, locks, network_program, progress
 
 GONE_TIMEOUT = 900.0
@@ -51,8 +51,8 @@ class Channel:
 
 
 def program_for(job: job_mod.Job) -> Callable[[], None]:
-    args = job.program_args()
-    if isinstance(args, network_program.NetworkArgs):
+    args = job.args
+    if isinstance(args, job_mod.NetworkArgs):
         return lambda: network_program.network_program(args)
     return lambda: cluster_program.cluster_program(args)
 
@@ -78,8 +78,8 @@ def _s3_client(region: str | None) -> Any:
 def recover(job: job_mod.Job, stack: auto.Stack, channel: Channel, on_event: Callable[[Any], None]) -> None:
     """After a dead operator: wait for or clear the stale lock, then bring the state up to date."""
     channel.stage("recovering", "clearing the stale stack lock left by a stopped operator")
-    store = locks.store_for(job.backend_url, _s3_client)
-    cleared = locks.clear_stale(store, job.project, job.stack_name, on_wait=lambda lock: channel.stage(
+    backend = locks.backend_for(job.backend_url, _s3_client)
+    cleared = locks.clear_stale(backend, job.project, job.stack_name, on_wait=lambda lock: channel.stage(
         "recovering", "waiting for the previous run of this stack to finish its last steps"))
     adopt_pending_creates(job, stack, channel)
     channel.stage("refreshing", f"refreshing the stack state ({len(cleared)} stale lock(s) cleared)")
@@ -92,7 +92,7 @@ def adopt_pending_creates(job: job_mod.Job, stack: auto.Stack, channel: Channel)
     deployment = dict(state.deployment or {})
     if not adoption.pending_creates(deployment):
         return
-    sess = customer_session(job)
+    sess = customer_session.session(job.args.account.access)
     finder = adoption.CloudFinder(sessions.client(sess, "ec2"), sts.caller_account(sess))
     fixed, adopted, dropped = adoption.adopt(deployment, finder)
     stack.import_stack(auto.Deployment(version=state.version, deployment=fixed))
@@ -100,19 +100,12 @@ def adopt_pending_creates(job: job_mod.Job, stack: auto.Stack, channel: Channel)
                                 f"{len(dropped)} will be created")
 
 
-def customer_session(job: job_mod.Job) -> boto3.Session:
-    target = job.args["target"]
-    role = sts.assume_role(sessions.base_session(target["region"]), target["role_arn"], target["external_id"],
-                           target["session_name"])
-    return role.session(target["region"])
-
-
 def wait_until_gone(job: job_mod.Job, channel: Channel) -> None:
     """Destroy succeeded in Pulumi's eyes; ask EC2/EKS until they agree nothing is left."""
     if not job.verify_gone:
         return
     channel.stage("verifying", "checking with AWS that the resources are gone")
-    sess = customer_session(job)
+    sess = customer_session.session(job.args.account.access)
     deadline = time.monotonic() + GONE_TIMEOUT
     while True:
         left = []
@@ -173,7 +166,7 @@ def main() -> int:
     try:
         channel.send({"result": execute(job, channel)})
     except BaseException as exc:  # noqa: BLE001 - every failure becomes the seed's error object
-        error = failures.from_exception(exc, job.attempt)
+        error = failures.from_exception(exc, job.attempt, base=job.retry_base, cap=job.retry_cap)
         channel.send({"error": error.model_dump(exclude_none=True) if hasattr(error, "model_dump") else error})
         return 1
     return 0

@@ -12,7 +12,7 @@ import hashlib
 
 from kubernetes_asyncio import client as aclient
 
-from fleetyard.kube import impersonation
+from fleetyard.kube import impersonation, reviews
 from fleetyard.rest import errors, ttl_cache
 
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
@@ -40,7 +40,7 @@ class Authenticator:
     def __init__(self, api: aclient.ApiClient, ttl: float, extras: frozenset[str] | None = None) -> None:
         """`extras`: the user-extra keys kept from a TokenReview (None: all). The API may impersonate only
         those (its RBAC lists each), so SubjectAccessReviews ask about the same identity the writes carry."""
-        self._api = aclient.AuthenticationV1Api(api)
+        self._api = api
         self._extras = extras
         self._cache: ttl_cache.TtlCache[Caller | None] = ttl_cache.TtlCache(ttl)
 
@@ -56,16 +56,12 @@ class Authenticator:
         return caller
 
     async def _review(self, token: str) -> Caller | None:
-        review = aclient.V1TokenReview(spec=aclient.V1TokenReviewSpec(token=token))
         try:
-            out = await self._api.create_token_review(review)
-        except aclient.ApiException as exc:
+            user = await reviews.token_review(self._api, token)
+        except reviews.ReviewUnavailable as exc:
             raise errors.ApiError(503, "could not check the token with the Kubernetes API", retryable=True,
-                                  retry_after=1, caused_by=f"TokenReview {exc.status}") from None
-        status = out.status
-        if status is None or not status.authenticated or status.user is None:
+                                  retry_after=1, caused_by=str(exc)) from None
+        if user is None:
             return None
-        user = status.user
-        extra = tuple(sorted((k, tuple(v)) for k, v in (user.extra or {}).items()
-                             if self._extras is None or k in self._extras))
-        return Caller(user.username or "", user.uid, tuple(user.groups or ()), extra)
+        extra = tuple(sorted((k, tuple(v)) for k, v in user.extra.items() if self._extras is None or k in self._extras))
+        return Caller(user.username, user.uid, user.groups, extra)

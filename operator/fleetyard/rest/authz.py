@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from kubernetes_asyncio import client as aclient
 
+from fleetyard.kube import reviews
 from fleetyard.models import kinds
 from fleetyard.rest import authn, errors, ttl_cache
 
 
 class Authorizer:
     def __init__(self, api: aclient.ApiClient, ttl: float) -> None:
-        self._api = aclient.AuthorizationV1Api(api)
+        self._api = api
         self._cache: ttl_cache.TtlCache[bool] = ttl_cache.TtlCache(ttl)
 
     async def allowed(self, caller: authn.Caller, verb: str, resource: str, namespace: str,
@@ -35,16 +36,10 @@ class Authorizer:
 
     async def _review(self, caller: authn.Caller, verb: str, group: str, resource: str, namespace: str,
                       name: str | None) -> bool:
-        resource, _, subresource = resource.partition("/")
-        review = aclient.V1SubjectAccessReview(spec=aclient.V1SubjectAccessReviewSpec(
-            user=caller.username, uid=caller.uid, groups=list(caller.groups),
-            extra={k: list(v) for k, v in caller.extra} or None,
-            resource_attributes=aclient.V1ResourceAttributes(
-                verb=verb, group=group, resource=resource, subresource=subresource or None,
-                namespace=namespace, name=name)))
         try:
-            out = await self._api.create_subject_access_review(review)
-        except aclient.ApiException as exc:
+            return await reviews.access_review(self._api, caller.username, caller.uid, caller.groups,
+                                               {k: list(v) for k, v in caller.extra},
+                                               reviews.Attributes(verb, group, resource, namespace, name))
+        except reviews.ReviewUnavailable as exc:
             raise errors.ApiError(503, "could not check access with the Kubernetes API", retryable=True,
-                                  retry_after=1, caused_by=f"SubjectAccessReview {exc.status}") from None
-        return bool(out.status and out.status.allowed)
+                                  retry_after=1, caused_by=str(exc)) from None

@@ -8,6 +8,7 @@ import dataclasses
 from typing import Annotated
 
 import fastapi
+from kubernetes_asyncio import client as aclient
 
 from fleetyard import settings as settings_mod
 from fleetyard.models import kinds
@@ -21,6 +22,7 @@ class Services:
     authenticator: authn.Authenticator
     authorizer: authz.Authorizer
     writer: writes.Writer
+    api: aclient.ApiClient  # the process's one Kubernetes client
 
 
 def services_of(request: fastapi.Request) -> Services:

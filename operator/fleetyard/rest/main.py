@@ -36,7 +36,7 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
         app.state.informers = watchers
         app.state.services = deps.Services(
             settings, cache, authn.Authenticator(api, settings.api_token_cache_ttl, settings.api_impersonate_extras),
-            authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait))
+            authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait), api)
         try:
             yield
         finally:

@@ -12,12 +12,9 @@ from typing import Any
 
 import pydantic
 
-from fleetyard import ids
-from fleetyard.models import api, kinds
+from fleetyard.models import api, ids, kinds
 
 log = logging.getLogger(__name__)
-
-INFRA_PHASES = ("pending", "provisioning", "active", "updating", "destroying", "destroyed", "failed")
 
 
 def _audit(obj: dict[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fleetyard import ids
-from fleetyard import teams as team_rules
-from fleetyard.kube import operations
-from fleetyard.models import kinds
+from fleetyard.day2 import teams as team_rules
+from fleetyard.models import ids, kinds
 from fleetyard.rest import shapes
 
 Key = tuple[str, str]  # (namespace, name)
@@ -393,7 +391,7 @@ def _by_sort_key(entry: Entry) -> tuple[str, str]:
 
 
 def _target_uid(entry: Entry) -> str:
-    return (entry.obj["metadata"].get("labels") or {}).get(operations.TARGET_UID_LABEL, "")
+    return (entry.obj["metadata"].get("labels") or {}).get(kinds.TARGET_UID_LABEL, "")
 
 
 def _body(entry: Entry | None) -> dict[str, Any] | None:

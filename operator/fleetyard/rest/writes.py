@@ -14,9 +14,8 @@ from typing import Any
 
 from kubernetes_asyncio import client as aclient
 
-from fleetyard import conditions
 from fleetyard.kube import impersonation
-from fleetyard.models import api, kinds, validation
+from fleetyard.models import api, kinds, timestamps, validation
 from fleetyard.rest import errors, store
 
 PREFIX = f"/apis/{kinds.GROUP}/{kinds.VERSION}/namespaces"
@@ -85,7 +84,7 @@ class Writer:
                                 operation: str) -> store.Entry | None:
         """Patch desiredState (and ask for a retry); the operator's new `operation` Operation, if it comes in time."""
         before = {e.name for e in self.cache.operations_of(cluster)}
-        patch = {"metadata": {"annotations": {kinds.RETRY_REQUESTED_ANNOTATION: conditions.now()}},
+        patch = {"metadata": {"annotations": {kinds.RETRY_REQUESTED_ANNOTATION: timestamps.now()}},
                  "spec": {"desiredState": desired}}
         written = await self._send(who, "PATCH", self._path(cluster), patch, MERGE_PATCH)
         await self._caught_up(kinds.PROVISIONED_CLUSTER, written)

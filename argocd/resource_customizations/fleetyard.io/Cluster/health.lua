@@ -2,7 +2,7 @@
 -- ProvisionedCluster of the same name (spec.provisionedClusterRef; the operator creates and owns it and copies
 -- status.status into status.externalStatus plus the health fields) or a self-registered cluster
 -- (spec.kubeconfigSecretRef; the operator only checks it, through that kubeconfig, every minute).
--- Health fields (operator/fleetyard/controllers/cluster_checks.py): status.lastHealthStatus (healthy, degraded,
+-- Health fields (operator/fleetyard/day2/checks.py): status.lastHealthStatus (healthy, degraded,
 -- unhealthy, unknown), lastHealthMessage, and for self-registered clusters the Healthy condition, whose
 -- observedGeneration says which spec the last check used. A Cluster has no status.observedGeneration.
 -- A reachable cluster that fails its checks is Degraded, as for ProvisionedCluster (and Cluster API's Cluster).

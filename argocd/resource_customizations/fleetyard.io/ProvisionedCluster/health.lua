@@ -3,7 +3,7 @@
 -- status.observedGeneration and the conditions Ready, Reconciling, Stalled, Provisioned, next to the phase in
 -- status.status (pending, provisioning, active, updating, destroying, destroyed, failed) and status.statusMessage,
 -- written by fleetyard's reconciler (operator/fleetyard/controllers/infra_phases.py). The health check
--- (operator/fleetyard/cluster_health.py) adds status.lastHealthStatus (healthy, degraded, unhealthy, unknown),
+-- (operator/fleetyard/day2/assessment.py) adds status.lastHealthStatus (healthy, degraded, unhealthy, unknown),
 -- lastHealthMessage and the Healthy condition every minute while the cluster is active or updating.
 -- An active cluster whose control plane, API, node group or system pods fail is Degraded, as Cluster API's
 -- Cluster is when its Ready condition turns False with severity Warning/Error after provisioning.

@@ -7,8 +7,7 @@ from typing import Any
 
 import fastapi
 
-from fleetyard import conditions
-from fleetyard.models import api
+from fleetyard.models import api, conditions
 from fleetyard.rest import store
 
 
@@ -38,7 +37,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def provisioned_state(entry: store.Entry) -> str | None:
     """The Provisioned condition: "True" built, "Unknown" maybe partly built, "False" nothing."""
-    found = conditions.find(entry.status.get("conditions"), "Provisioned")
+    found = conditions.find(entry.status.get("conditions"), conditions.PROVISIONED)
     return str(found.get("status")) if found is not None else None
 
 

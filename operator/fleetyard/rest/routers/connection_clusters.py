@@ -8,16 +8,14 @@ writes go to the apiserver as the caller.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-import botocore.exceptions
 import fastapi
 
-from fleetyard import cluster_access, cluster_metrics
-from fleetyard.cloud import errors as cloud_errors
-from fleetyard.models import api, kinds
-from fleetyard.rest import deps, errors, pagination, store, views
+from fleetyard.day2 import access, usage_metrics
+from fleetyard.models import api, connection as connection_model, kinds, operation as operation_model
+from fleetyard.models import provisioned_cluster
+from fleetyard.rest import customer_calls, deps, errors, pagination, store, views
 from fleetyard.rest.routers import clusters as cluster_params
 from fleetyard.rest.routers import common
 
@@ -75,7 +73,7 @@ async def destroy_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster)
     status = cluster.public.get("status")
     current = ctx.cache.latest_operation(cluster, "destroy")
     if cluster.spec.get("desiredState") == "Destroyed" and current is not None and \
-            current.status.get("status") in (None, "queued", "running"):
+            operation_model.in_flight(current.status.get("status")):
         return common.json_bytes(current.json, 202)  # asked again: the destroy under way
     if status == "destroyed" or common.nothing_in_cloud(ctx.cache, cluster):
         raise errors.ApiError(409, f"cluster {cluster.id} has no infrastructure to destroy (status {status})")
@@ -105,7 +103,8 @@ async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
             responses=common.error_responses(403, 404, 409, 502))
 async def get_cluster_kubeconfig(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> dict[str, Any]:
     await ctx.svc.authorizer.require(ctx.caller, "get", "provisionedclusters/kubeconfig", ctx.org, cluster.name)
-    return await _from_cloud(cluster_access.kubeconfig, cluster.obj, deps.owning_connection(ctx, cluster).obj)
+    obj, conn = _typed(ctx, cluster)
+    return await customer_calls.run(ctx.svc.api, access.kubeconfig, obj, conn)
 
 
 @router.get("/{cluster}/metrics", response_model=api.Metrics, summary="Get provisioned cluster metrics",
@@ -114,10 +113,18 @@ async def get_cluster_metrics(ctx: deps.OrgContext, cluster: deps.ConnectionClus
                               period: Annotated[str, fastapi.Query(max_length=16, description=(
                                   'The period for metrics: "1h", "24h" or "7d".'))] = "1h") -> dict[str, Any]:
     try:
-        cluster_metrics.parse_period(period)
+        usage_metrics.parse_period(period)
     except ValueError as exc:
         raise errors.invalid("period", str(exc).removeprefix("period: ")) from None
-    return await _from_cloud(cluster_access.metrics, cluster.obj, deps.owning_connection(ctx, cluster).obj, period)
+    obj, conn = _typed(ctx, cluster)
+    return await customer_calls.run(ctx.svc.api, access.metrics, obj, conn, period=period)
+
+
+def _typed(ctx: deps.Context, cluster: store.Entry) -> tuple[provisioned_cluster.ProvisionedCluster,
+                                                               connection_model.Connection]:
+    """The cluster and its Connection as their models, for the calls into the customer's account."""
+    return (kinds.PROVISIONED_CLUSTER.parse(cluster.obj),
+            kinds.CONNECTION.parse(deps.owning_connection(ctx, cluster).obj))
 
 
 async def _change_state(ctx: deps.Context, cluster: store.Entry, desired: str, operation: str) -> fastapi.Response:
@@ -135,21 +142,3 @@ def _require_active(what: str, entry: store.Entry | None) -> None:
         raise errors.ApiError(409, f"the cluster's {what} no longer exists")
     if entry.public.get("status") != "active":
         raise errors.ApiError(409, f"{what} {entry.id} is {entry.public.get('status')}, not active")
-
-
-async def _from_cloud(call: Any, *args: Any) -> dict[str, Any]:
-    """Run a boto3-backed call off the event loop; its failures become the seed's errors."""
-    try:
-        return await asyncio.to_thread(call, *args)  # type: ignore[no-any-return]
-    except LookupError as exc:
-        raise errors.ApiError(409, str(exc)) from None
-    except cloud_errors.CloudError as exc:
-        raise errors.ApiError(502, f"the cloud provider refused: {exc.code}", retryable=exc.retryable,
-                              retry_after=5 if exc.retryable else None, caused_by=exc.code) from None
-    except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
-        raise errors.ApiError(502, f"the cloud provider refused: {code}", retryable=True, retry_after=5,
-                              caused_by=code) from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise errors.ApiError(502, f"the cloud provider did not answer: {type(exc).__name__}", retryable=True,
-                              retry_after=5) from None

@@ -1,6 +1,6 @@
 """Judging a cluster's health from what EKS and the cluster's own API say.
 
-Pure; called by the health probe (`fleetyard.health_probe`) after it gathered the facts. Produces
+Pure: the health rules. Called by the health probe (`day2.probe`) after it gathered the facts. Produces
 the seed's health shape, an overall status (`healthy`, `degraded`, `unhealthy`, `unknown`) and the
 reason code of the `Healthy` condition. The worst finding wins, in this order: the control plane
 (ControlPlaneUnavailable), the API (ApiUnreachable), node groups (NodeGroupDegraded), system pods

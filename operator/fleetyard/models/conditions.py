@@ -1,20 +1,27 @@
-"""Pure functions over standard Kubernetes conditions (type/status/reason/message/...).
+"""Standard Kubernetes conditions (type/status/reason/message/...): every type fleetyard writes, and
+pure functions over condition lists.
 
-Reconcile phases compute conditions with these; nothing here talks to the API.
+Reconcile phases, the Connection verification and the health check compute conditions with these;
+the REST API reads them. Nothing here talks to the API.
 """
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
+from fleetyard.models import timestamps
+
+# kstatus' three, on every kind the operator reconciles
 READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+# Network, ProvisionedCluster: whether the stack may hold cloud resources ("Unknown": maybe partly)
+PROVISIONED = "Provisioned"
+# ProvisionedCluster, Cluster: the last health check
+HEALTHY = "Healthy"
+# Connection: the role was assumed; the stack that made it is at the current template version
+CONNECTION_VERIFIED = "ConnectionVerified"
+TEMPLATE_SYNCED = "TemplateSynced"
 
 
 def set_condition(conditions: list[dict[str, Any]], type_: str, status: bool | str, reason: str,
@@ -28,7 +35,8 @@ def set_condition(conditions: list[dict[str, Any]], type_: str, status: bool | s
         "status": value,
         "reason": reason,
         "message": message,
-        "lastTransitionTime": (at or now()) if changed else previous.get("lastTransitionTime") or (at or now()),
+        "lastTransitionTime": (at or timestamps.now()) if changed else previous.get("lastTransitionTime") or (
+            at or timestamps.now()),
     }
     if generation is not None:
         condition["observedGeneration"] = generation

@@ -1,7 +1,8 @@
 """The CloudFormation template customers deploy to create a Connection's role, and its version.
 
-Read by the Connection reconciler (to compare a stack's TemplateVersion output), by the dev
-environment and by the tests (to create the role the way a customer would).
+Read by the Connection verification (to compare a stack's TemplateVersion output), by
+`fleetyard connection template` (onboarding), the dev environment and the tests (to create the role
+the way a customer would).
 """
 
 from __future__ import annotations

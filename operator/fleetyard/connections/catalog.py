@@ -1,6 +1,6 @@
 """The instance-type catalog: EC2's raw figures turned into the seed's `listInstanceTypes` result.
 
-Pure (no I/O). The `listInstanceTypes` Operation runner feeds it the items of
+Pure (no I/O). The `listInstanceTypes` run (`catalog_ops.list_instance_types`) feeds it the items of
 `fleetyard.cloud.ec2.instance_types` and stores `result(...)` in the Operation's status; the admission
 webhook keeps the answers in a `Catalog` (per Connection and region, with a TTL) and refuses a
 ProvisionedCluster whose `config.systemNodeGroup.instanceTypes` names a type the catalog lacks, with

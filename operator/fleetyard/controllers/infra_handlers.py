@@ -1,8 +1,9 @@
-"""Kopf handlers for Networks and ProvisionedClusters: reconcile on change, on a timer, and on delete.
+"""The Kopf handlers of one infrastructure kind (Network or ProvisionedCluster): reconcile on change,
+on a timer, and on delete.
 
-Registered by `fleetyard.operator_app`. All three paths call `infra_reconciler.reconcile`; the
-delete handler holds the finalizer (a retried TemporaryError) until the decision releases it,
-i.e. after a successful destroy or at once with deletionPolicy Retain.
+Used by `controllers.network` and `controllers.provisioned_cluster`. All three paths call
+`infra_reconciler.reconcile`; the delete handler holds the finalizer (a retried TemporaryError) until
+the decision releases it, i.e. after a successful destroy or at once with deletionPolicy Retain.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from typing import Any
 import kopf
 
 from fleetyard import metrics, settings as settings_mod
-from fleetyard.controllers import infra_reconciler
+from fleetyard.controllers import infra_phases, infra_reconciler
 from fleetyard.models import kinds
 
-KINDS = (kinds.NETWORK, kinds.PROVISIONED_CLUSTER)
 
-
-def _register_kind(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: kinds.Kind) -> None:
+def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: kinds.Kind) -> None:
     resource = (kinds.GROUP, kinds.VERSION, kind.plural)
 
-    def reconcile(namespace: str, name: str) -> Any:
+    def reconcile(namespace: str, name: str) -> infra_phases.Decision | None:
         try:
             decision = infra_reconciler.reconcile(kind.kind, namespace, name, history=cfg.operation_history)
         except Exception:
@@ -47,8 +46,3 @@ def _register_kind(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, 
         if decision is not None and not decision.release:
             # polled more often than the timer: the finalizer goes as soon as the destroy is done
             raise kopf.TemporaryError(decision.message or "deletion in progress", delay=min(cfg.timer_tick, 2.0))
-
-
-def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:
-    for kind in KINDS:
-        _register_kind(registry, cfg, kind)

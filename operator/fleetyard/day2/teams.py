@@ -1,6 +1,6 @@
 """Who may see a cluster: Team membership (usernames and groups) against `spec.access.teams`.
 
-Pure; called by the REST API for `/me` and anything listing clusters for a user. A cluster is
+Pure; called by the REST API's store for `/me` and anything listing clusters for a user. A cluster is
 visible to a user who is a member of at least one Team named in its `access.teams`, in the
 cluster's own namespace (an organization), either by username or through one of their groups.
 Names of Teams that do not exist grant nothing.

@@ -1,8 +1,9 @@
 """Kubeconfig documents for a cluster: one with a short-lived token for machines, one with an
 `aws eks get-token` exec entry for people.
 
-Pure; called by the kubeconfig Secret writer and by the REST API's kubeconfig response. The
-documents carry credentials: callers must never log them or put them in status or Events.
+Pure; called by the kubeconfig Secret writer (`day2.kubeconfig_secrets`) and by the REST API's
+kubeconfig response (`day2.access`). The documents carry credentials: callers must never log them
+or put them in status or Events.
 """
 
 from __future__ import annotations

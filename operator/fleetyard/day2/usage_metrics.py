@@ -1,7 +1,8 @@
-"""A provisioned cluster's metrics over time (GET .../clusters/{cluster}/metrics), and the samples behind them.
+"""A provisioned cluster's usage metrics over time (GET .../clusters/{cluster}/metrics), and the samples
+behind them. (The operator's own Prometheus series are `fleetyard.metrics`.)
 
-Called by the REST API's metrics endpoint (`parse_period`, then `metrics_for` with a
-`fleetyard.cloud.cloudwatch.SessionReader` for the cluster's account) and by the operator's health timer
+Called by the REST API's metrics endpoint (`parse_period`, then `metrics_for` through `day2.access` with a
+`fleetyard.cloud.cloudwatch.SessionReader` for the cluster's account) and by the health check
 (`health_samples`, published with `cloudwatch.put_samples` to `NAMESPACE`). Pure apart from the injected
 reader: CPU and memory come from CloudWatch Container Insights (`ContainerInsights`, `node_cpu_utilization` /
 `node_memory_utilization` per `ClusterName`, Average); active jobs and ready nodes per instance type from
@@ -22,6 +23,7 @@ import types
 from typing import Any, Protocol
 
 from fleetyard.cloud import cloudwatch
+from fleetyard.models import timestamps
 
 NAMESPACE = "Fleetyard/Clusters"
 CONTAINER_INSIGHTS = "ContainerInsights"
@@ -198,4 +200,4 @@ def health_samples(cluster_name: str, ready_nodes_by_type: collections.abc.Mappi
 
 
 def _points(series: Series) -> list[dict[str, Any]]:
-    return [{"timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "value": float(v)} for at, v in series]
+    return [{"timestamp": timestamps.format(at), "value": float(v)} for at, v in series]

@@ -1,0 +1,96 @@
+"""One health check of a ProvisionedCluster or a self-registered Cluster, and what follows from it:
+status (the seed's health shape, lastHealth*, the Healthy condition), an Event when health changes,
+the kubeconfig Secrets of a provisioned cluster, the samples behind its usage metrics, and the
+Prometheus gauge.
+
+Called by the health daemons (`fleetyard.controllers.health_daemon`) from a worker thread. Each
+check reads its objects once, typed, and hands them to the probe.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fleetyard import metrics, settings as settings_mod
+from fleetyard.cloud import cloudwatch, errors
+from fleetyard.day2 import kubeconfig_secrets, probe as probe_mod, usage_metrics
+from fleetyard.kube import events, patching, resources, secrets
+from fleetyard.models import cluster as cluster_model, common, conditions, kinds, provisioned_cluster, timestamps
+
+log = logging.getLogger(__name__)
+CHECKED_PHASES = ("active", "updating")
+
+
+def health_status(probe: probe_mod.Probe, previous: common.StatusBase, generation: int | None) -> dict[str, Any]:
+    a = probe.assessment
+    out: dict[str, Any] = {"health": a.health, "lastHealthStatus": a.status, "lastHealthMessage": a.message,
+                           "lastHealthCheckAt": a.health.get("lastCheckedAt")}
+    previous_conditions = previous.as_stored().get("conditions") or []
+    out["conditions"] = conditions.set_condition(previous_conditions, conditions.HEALTHY, a.healthy, a.reason,
+                                                 a.message, generation)
+    return out
+
+
+def _transition_event(obj: common.Resource, previous: str | None, probe: probe_mod.Probe) -> None:
+    current = probe.assessment.status
+    if previous == current or (previous is None and current == "healthy"):
+        return
+    events.post(obj, "Normal" if current == "healthy" else "Warning", probe.assessment.reason,
+                f"health is {current}: {probe.assessment.message}")
+
+
+def check_provisioned(namespace: str, name: str, cfg: settings_mod.Settings) -> str | None:
+    obj: provisioned_cluster.ProvisionedCluster | None = resources.get(kinds.PROVISIONED_CLUSTER, namespace, name)
+    if obj is None or obj.status.status not in CHECKED_PHASES or obj.deleting:
+        return None
+    conn = resources.get(kinds.CONNECTION, namespace, obj.spec.connectionRef.name)
+    if conn is None:
+        return None
+    with metrics.HEALTH_CHECK_SECONDS.labels(kinds.PROVISIONED_CLUSTER.kind).time():
+        probe = probe_mod.provisioned(obj, conn, secrets.value, timeout=cfg.health_timeout,
+                                      job_namespace=cfg.job_namespace, token_lifetime=cfg.token_lifetime)
+    patch = health_status(probe, obj.status, obj.metadata.generation)
+    if probe.assessment.health.get("providerMetadata"):
+        patch["providerMetadata"] = {"status": probe.assessment.health["providerMetadata"]["status"]}
+    if probe.endpoint is not None and probe.token is not None:
+        patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token, probe.role_arn,
+                                              cfg.token_refresh_before))
+    patching.patch_status(kinds.PROVISIONED_CLUSTER, namespace, name, patch)
+    _record(obj, obj.status.lastHealthStatus, probe)
+    publish_samples(obj, probe)
+    return probe.assessment.status
+
+
+def publish_samples(obj: provisioned_cluster.ProvisionedCluster, probe: probe_mod.Probe) -> None:
+    """The series fleetyard owns (ready nodes per type, active Jobs) go to CloudWatch in the customer's
+    account, so `/metrics` reads every series the same way."""
+    if probe.session is None or probe.endpoint is None or probe.assessment.health.get("totalNodes") is None:
+        return
+    samples = usage_metrics.health_samples(probe.endpoint.name, probe.ready_nodes_by_type, probe.active_jobs or 0,
+                                           timestamps.utcnow())
+    try:
+        cloudwatch.put_samples(probe.session, obj.spec.region, usage_metrics.NAMESPACE, samples)
+    except errors.CloudError as exc:
+        log.warning("could not publish health samples", extra={"code": exc.code, "object": obj.name})
+
+
+def check_registered(namespace: str, name: str, cfg: settings_mod.Settings) -> str | None:
+    obj: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, namespace, name)
+    if obj is None or obj.spec.kubeconfigSecretRef is None or obj.deleting:
+        return None
+    with metrics.HEALTH_CHECK_SECONDS.labels(kinds.CLUSTER.kind).time():
+        probe = probe_mod.registered(obj, secrets.value, timeout=cfg.health_timeout, job_namespace=cfg.job_namespace)
+    patch = health_status(probe, obj.status, obj.metadata.generation)
+    patch["externalStatus"] = "active" if probe.assessment.status != "unknown" else "pending"
+    if probe.kubernetes_version:
+        patch["kubernetesVersion"] = probe.kubernetes_version
+    patching.patch_status(kinds.CLUSTER, namespace, name, patch)
+    _record(obj, obj.status.lastHealthStatus, probe)
+    return probe.assessment.status
+
+
+def _record(obj: common.Resource, previous: str | None, probe: probe_mod.Probe) -> None:
+    metrics.CLUSTER_HEALTHY.labels(obj.kind, obj.namespace, obj.name).set(1 if probe.assessment.healthy else 0)
+    metrics.HEALTH_CHECKS.labels(obj.kind, probe.assessment.status).inc()
+    _transition_event(obj, previous, probe)
