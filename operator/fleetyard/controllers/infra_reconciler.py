@@ -37,7 +37,7 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
     return infra_phases.LastOperation(
         name=op.name, operation=spec.operation, phase=status.status or "",
         target_generation=spec.targetGeneration, attempt=spec.attempt,
-        connection_version=spec.connectionVersion,
+        connection_version=spec.connectionVersion, scope=spec.scope, access_digest=spec.accessDigest,
         error=status.error.model_dump(mode="json", exclude_none=True) if status.error else None,
         completed_at=_time(status.completedAt), message=status.progress.message if status.progress else None)
 
@@ -71,7 +71,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         provisioned=provisioned[0], desired=desired, deleting=obj.deleting,
         deletion_policy=obj.spec.deletionPolicy, waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (obj.deleting or desired == "Destroyed") else (),
-        last=last, connection_version=_generation(deps.connection),
+        last=last, connection_version=_generation(deps.connection), access_digest=target.access_digest(obj, deps),
         retry_requested_at=_time(meta.annotations.get(kinds.RETRY_REQUESTED_ANNOTATION)))
     decision = infra_phases.decide(facts)
 
@@ -79,10 +79,12 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         newest = operations.create(obj, decision.start, attempt=decision.attempt,
                                    member_id=meta.annotations.get(kinds.UPDATED_BY_ANNOTATION)
                                    or meta.annotations.get(kinds.CREATED_BY_ANNOTATION),
-                                   connection_version=facts.connection_version)
+                                   connection_version=facts.connection_version, scope=decision.scope,
+                                   access_digest=facts.access_digest)
         provisioned = infra_phases.provisioned_condition(old_provisioned, last_operation(newest))
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
-                                               "operation": decision.start, "attempt": decision.attempt})
+                                               "operation": decision.start, "scope": decision.scope,
+                                               "attempt": decision.attempt})
 
     new_status = _status(target, obj, stored, decision, newest, provisioned)
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
