@@ -54,7 +54,7 @@ def check_provisioned(namespace: str, name: str, cfg: settings_mod.Settings) -> 
     if probe.assessment.health.get("providerMetadata"):
         patch["providerMetadata"] = {"status": probe.assessment.health["providerMetadata"]["status"]}
     if probe.endpoint is not None and probe.token is not None:
-        patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token, probe.role_arn,
+        patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token,
                                               cfg.token_refresh_before))
     patching.patch_status(kinds.PROVISIONED_CLUSTER, namespace, name, patch)
     _record(obj, obj.status.lastHealthStatus, probe)

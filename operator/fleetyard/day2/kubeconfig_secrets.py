@@ -1,6 +1,7 @@
 """The two kubeconfig Secrets of a provisioned cluster (Cluster API's `<name>-kubeconfig` convention):
-a machine one with a short-lived token, rewritten before it expires, and a user one whose
-`aws eks get-token` entry assumes the Connection's role.
+a machine one with a short-lived token of the Connection's role (for fleetyard and tools in the
+management cluster; rewritten before it expires), and a user one whose `aws eks get-token` entry
+authenticates as whoever uses it (no role, no credential: safe to hand to people).
 
 Called by the health check (`day2.checks`) after a probe reached EKS. The documents are
 credentials: only their expiry and names are logged.
@@ -37,7 +38,7 @@ def token_due(annotations: dict[str, str] | None, now: datetime.datetime, refres
 
 
 def write(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.Endpoint, token: eks_token.Token,
-          role_arn: str | None, refresh_before: float) -> dict[str, Any]:
+          refresh_before: float) -> dict[str, Any]:
     """Both Secrets, each written only when it changes; returns the status refs to them."""
     machine, user = names(obj.name)
     if token_due(secrets.annotations(obj.namespace, machine), timestamps.utcnow(), refresh_before):
@@ -46,7 +47,7 @@ def write(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.End
                       {EXPIRES_AT: expires}, SECRET_LABELS)
         metrics.TOKEN_REFRESHES.inc()
         log.info("machine kubeconfig written", extra={"object": f"{obj.namespace}/{obj.name}", "expiresAt": expires})
-    document = kubeconfigs.with_exec(endpoint, role_arn)
+    document = kubeconfigs.with_exec(endpoint)
     if secrets.value_or_none(obj.namespace, user) != document:
         secrets.apply(obj, user, {"value": document}, {}, SECRET_LABELS)
     return {"kubeconfigSecretRef": {"name": machine}, "userKubeconfigSecretRef": {"name": user}}
