@@ -53,7 +53,8 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
 
 def _reconcile_after(cfg: settings_mod.Settings) -> runner_mod.Finished:
     async def reconcile(kind: str, namespace: str, name: str) -> None:
-        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, history=cfg.operation_history)
+        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, history=cfg.operation_history,
+                                argocd_namespace=cfg.argocd_namespace)
     return reconcile
 
 

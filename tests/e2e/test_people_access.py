@@ -222,3 +222,56 @@ def test_admission_checks_principals_and_teams(env, org) -> None:
         "displayName": "Edge", "kubeconfigSecretRef": {"name": "edge-kubeconfig"},
         "access": {"teams": [{"name": "data", "access": "root"}]}}})
     assert "access.teams[0].access" in wrong_level
+
+
+ARGOCD_NAMESPACE = "argocd"  # the operator's default FLEETYARD_ARGOCD_NAMESPACE
+
+
+def _argocd_secret(core, namespace: str) -> Any:
+    try:
+        return core.read_namespaced_secret(f"fleetyard-{namespace}-prod", ARGOCD_NAMESPACE)
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def test_an_opted_in_cluster_gets_an_argocd_cluster_secret_kept_fresh(env, org, core) -> None:
+    """Argo CD's declarative cluster Secret, written with the machine token and rewritten with it; we
+    measure how long the old token still had when it was replaced."""
+    import json
+
+    from fleetyard.kube import apply as kube_apply
+
+    custom, namespace = org["custom"], org["namespace"]
+    kube_apply.ensure_namespace(env.api, ARGOCD_NAMESPACE)
+    assert _argocd_secret(core, namespace) is None  # opt-in only
+    custom.patch_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kinds.PROVISIONED_CLUSTER.plural,
+                                          "prod", {"metadata": {"annotations": {"fleetyard.io/argocd": "true"}}},
+                                          _content_type="application/merge-patch+json")
+    secret = wait_for(lambda: _argocd_secret(core, namespace), 60, "the Argo CD cluster Secret")
+    assert secret.metadata.labels["argocd.argoproj.io/secret-type"] == "cluster"
+    data = {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
+    assert data["name"] == f"{namespace}/prod" and data["server"] == env.workload.endpoint
+    config = json.loads(data["config"])
+    assert set(config) == {"bearerToken", "tlsClientConfig"} and config["tlsClientConfig"]["caData"]
+    assert _status(env, config["bearerToken"], lambda c: c.list_node()) == 200  # Argo CD gets in
+    first = secret.metadata.annotations["fleetyard.io/expires-at"]
+    rotated = wait_for(lambda: (lambda s: s if s and s.metadata.annotations["fleetyard.io/expires-at"] != first
+                                else None)(_argocd_secret(core, namespace)), 60, "the Argo CD token to be refreshed")
+    replaced_at = time.time()
+    from fleetyard.models import timestamps
+    left = timestamps.parse(first).timestamp() - replaced_at
+    # the test operator's tokens live 30 s and are due with 20 s left, checked every 2 s (±10 %)
+    print(f"argocd token replaced {left:.1f}s before it expired")
+    assert 20 - 2.2 - 1 <= left <= 20 + 1, left
+    new_config = json.loads(base64.b64decode(rotated.data["config"]).decode())
+    assert new_config["bearerToken"] != config["bearerToken"]
+
+
+def test_destroying_the_cluster_removes_its_argocd_secret(env, org, core) -> None:
+    custom, namespace = org["custom"], org["namespace"]
+    wait_for(lambda: _argocd_secret(core, namespace), 60, "the Argo CD cluster Secret")
+    infra.patch_spec(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod", {"desiredState": "Destroyed"})
+    infra.phase_is(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod", "destroyed")
+    wait_for(lambda: _argocd_secret(core, namespace) is None, 30, "the Argo CD cluster Secret to be removed")

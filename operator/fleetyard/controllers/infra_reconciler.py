@@ -42,18 +42,19 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
         completed_at=_time(status.completedAt), message=status.progress.message if status.progress else None)
 
 
-def reconcile(kind: str, namespace: str, name: str, *, history: int = 10) -> infra_phases.Decision | None:
+def reconcile(kind: str, namespace: str, name: str, *, history: int = 10,
+              argocd_namespace: str | None = None) -> infra_phases.Decision | None:
     """Bring one object one step closer to what it asks for; returns the decision taken."""
     target = infra_targets.TARGETS[kind]
     with _locks[(kind, namespace, name)]:
         obj = resources.get(target.kind, namespace, name)
         if obj is None:
             return None
-        return _reconcile(target, obj, history)
+        return _reconcile(target, obj, history, argocd_namespace)
 
 
 def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: infra_targets.Infra,
-               history: int) -> infra_phases.Decision:
+               history: int, argocd_namespace: str | None = None) -> infra_phases.Decision:
     meta, status = obj.metadata, obj.status
     stored = status.as_stored()
     ops = operations.for_target(obj.namespace, meta.uid)
@@ -97,6 +98,8 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         target.after(obj, {**stored, **new_status}, deps)
     if decision.start is None and newest is not None:
         operations.prune(obj.namespace, ops, history)
+    if argocd_namespace and (decision.release or (decision.phase == "destroyed" and status.status != "destroyed")):
+        target.gone(obj, argocd_namespace)
     if decision.release:
         target.release(obj)
         operations.delete_all(obj.namespace, meta.uid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fleetyard.day2 import kubeconfig_secrets
 from fleetyard.kube import patching, resources
 from fleetyard.models import cluster as cluster_model, common, connection as connection_model, kinds
 from fleetyard.models import network as network_model, provisioned_cluster as pc_model, team as team_model
@@ -69,6 +70,9 @@ class NetworkTarget:
         return None
 
     def release(self, obj: network_model.Network) -> None:
+        return None
+
+    def gone(self, obj: network_model.Network, argocd_namespace: str) -> None:
         return None
 
 
@@ -136,6 +140,10 @@ class ClusterTarget:
             patching.patch_status(kinds.CLUSTER, obj.namespace, obj.name, mirrored)
         if record.seed_id and obj.status.clusterId != record.seed_id:
             patching.patch_status(self.kind, obj.namespace, obj.name, {"clusterId": record.seed_id})
+
+    def gone(self, obj: pc_model.ProvisionedCluster, argocd_namespace: str) -> None:
+        """Destroyed or deleted: what pointed others at the cluster goes (the Argo CD cluster Secret)."""
+        kubeconfig_secrets.remove_argocd(obj, argocd_namespace)
 
     def release(self, obj: pc_model.ProvisionedCluster) -> None:
         record: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, obj.namespace, obj.name)

@@ -25,6 +25,9 @@ UPDATED_BY_ANNOTATION = "fleetyard.io/updated-by"
 UPDATED_AT_ANNOTATION = "fleetyard.io/updated-at"
 # When someone asked (REST provision/destroy) for a failed run to be tried again.
 RETRY_REQUESTED_ANNOTATION = "fleetyard.io/retry-requested-at"
+# Opt-in to an Argo CD cluster Secret: "true"/"false" as an annotation of a ProvisionedCluster, or
+# as a label of its namespace (for every cluster of the organization); the annotation wins.
+ARGOCD_OPT_IN = "fleetyard.io/argocd"
 
 READY = '.status.conditions[?(@.type=="Ready")].status'
 
