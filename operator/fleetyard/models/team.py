@@ -30,7 +30,7 @@ NAMESPACES_FIELD = pydantic.Field(
 
 class TeamAccess(common.Model):
     model_config = pydantic.ConfigDict(json_schema_extra=validation.cel(validation.rule(
-        "self.level != 'cluster-admin' || size(self.namespaces) == 0", CLUSTER_ADMIN_SCOPE_MESSAGE, ".namespaces")))
+        "!has(self.level) || self.level != 'cluster-admin' || !has(self.namespaces) || size(self.namespaces) == 0", CLUSTER_ADMIN_SCOPE_MESSAGE, ".namespaces")))
 
     level: AccessLevel = pydantic.Field(
         "view", description="view, edit, admin or cluster-admin: EKS's AmazonEKSViewPolicy, AmazonEKSEditPolicy, "
