@@ -64,6 +64,8 @@ class Settings:
     token_lifetime: float = 840.0
     token_refresh_before: float = 300.0
     job_namespace: str = "fleetyard-system"
+    # Where Argo CD reads its cluster Secrets (the opt-in `fleetyard.io/argocd` copies of the machine kubeconfig).
+    argocd_namespace: str = "argocd"
     # REST API (`fleetyard api`): where it listens, how long it trusts a TokenReview / a
     # SubjectAccessReview answer, and how long a write waits for the watch cache (and for the
     # operator's Operation) before answering.
@@ -117,6 +119,7 @@ class Settings:
             token_lifetime=_float(env, "FLEETYARD_TOKEN_LIFETIME", d.token_lifetime),
             token_refresh_before=_float(env, "FLEETYARD_TOKEN_REFRESH_BEFORE", d.token_refresh_before),
             job_namespace=env.get("FLEETYARD_JOB_NAMESPACE") or d.job_namespace,
+            argocd_namespace=env.get("FLEETYARD_ARGOCD_NAMESPACE") or d.argocd_namespace,
             api_host=env.get("FLEETYARD_API_HOST") or d.api_host,
             api_port=int(_float(env, "FLEETYARD_API_PORT", d.api_port)),
             api_token_cache_ttl=_float(env, "FLEETYARD_API_TOKEN_CACHE_TTL", d.api_token_cache_ttl),

@@ -2,7 +2,9 @@
 
 Registered by `fleetyard.webhooks_app`. Mutating: the id label and createdBy/updatedBy from the
 request's userInfo. Validating: the id label is immutable; a ProvisionedCluster's Network must
-belong to the same Connection and region; its instance types must be in the region's catalog. The
+belong to the same Connection and region; its instance types must be in the region's catalog; the
+Teams a cluster's `access.teams` newly names must exist; a Team's principals must not be a
+Connection's role (the operator's alone). The
 rules are in `admission_rules` and `connections.catalog`. Bodies stay plain dicts here: a mutating
 webhook sees an object before the schema has checked it.
 """
@@ -74,3 +76,27 @@ def register(registry: kopf.OperatorRegistry) -> None:
         offered = catalog_ops.known_types(cache, connection, spec.get("region") or "")
         if offered is not None:  # no catalog yet: nothing to check against
             _refuse(kinds.PROVISIONED_CLUSTER, catalog.unknown_instance_types(wanted, offered, spec.get("region")))
+
+    for kind in (kinds.PROVISIONED_CLUSTER, kinds.CLUSTER):
+        _register_team_access(registry, kind)
+
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kinds.TEAM.plural, operations=["CREATE", "UPDATE"],
+                      id="team-principals", registry=registry)
+    def team_principals(spec: Any, namespace: str, **_: Any) -> None:
+        roles = {}
+        for conn in resources.list_objects(kinds.CONNECTION, namespace):
+            role = ((conn.get("spec") or {}).get("providerConfig") or {}).get("roleArn")
+            if role:
+                roles[role] = conn["metadata"]["name"]
+        _refuse(kinds.TEAM, admission_rules.team_principals_error(dict(spec), roles))
+
+
+def _register_team_access(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kind.plural, operations=["CREATE", "UPDATE"],
+                      id=f"team-access-{kind.singular}", registry=registry)
+    def team_access(spec: Any, old: Any, namespace: str, **_: Any) -> None:
+        if kind is kinds.CLUSTER and spec.get("provisionedClusterRef"):
+            return  # the operator's mirror of a ProvisionedCluster, whose teams were checked there
+        old_spec = dict((old or {}).get("spec") or {}) if old else None
+        _refuse(kind, admission_rules.team_access_error(
+            dict(spec), old_spec, lambda name: resources.get_object(kinds.TEAM, namespace, name) is not None))
