@@ -27,6 +27,13 @@ With `FLEETYARD_FAKE_EKS_ENDPOINT` and `FLEETYARD_FAKE_EKS_CA_DATA` in the serve
 and `certificateAuthority.data` instead of moto's made-up host and random text, so DescribeCluster
 agrees with what the fake `aws` Pulumi plugin reports.
 
+moto has no EKS DescribeClusterVersions (GET /cluster-versions): here it answers EKS's release calendar
+as fleetyard maintains it (`connections.eks_versions.FALLBACK_RELEASES`), each version with the
+`versionStatus` of today (STANDARD_SUPPORT for its first 14 months, EXTENDED_SUPPORT until its end of
+extended support, then UNSUPPORTED, listed only with includeAll) and the same for every region, so
+admission and the REST API can ask it as they ask AWS (their answers then say "from EKS
+DescribeClusterVersions"; the maintained list is their fallback when the call fails).
+
 CloudFormation stack ids are derived from account, region and stack name (a version-5 UUID; the
 n-th stack of the same name gets its own) instead of a random UUID, so a manifest can name the
 stack it expects: examples/ carry the stack ARNs `fleetyard.devenv.samples` deploys them as.
@@ -35,6 +42,7 @@ stack it expects: examples/ carry the stack ARNs `fleetyard.devenv.samples` depl
 from __future__ import annotations
 
 import collections
+import datetime
 import os
 import threading
 import urllib.parse
@@ -46,10 +54,14 @@ from botocore.awsrequest import AWSRequest
 from moto.cloudformation import models as cloudformation_models
 from moto.core import responses
 from moto.eks import models as eks_models
+from moto.eks import responses as eks_responses
+from moto.eks import urls as eks_urls
 from moto.iam import access_control
 from moto.moto_server import werkzeug_app
 from moto.server import main
 from moto.utilities import utils as moto_utils
+
+from fleetyard.connections import eks_versions
 
 _SIGNATURE = "X-Amz-Signature"
 _ALGORITHM = "AWS4-HMAC-SHA256"
@@ -166,6 +178,47 @@ def _eks_cluster_init_workload(self: Any, *args: Any, **kwargs: Any) -> None:
         self.certificate_authority = {"data": ca_data}
 
 
+STANDARD_SUPPORT_DAYS = 14 * 30  # "the first 14 months after it's released" (the EKS user guide)
+
+
+def cluster_versions(today: datetime.date, include_all: bool = False) -> list[dict[str, Any]]:
+    """DescribeClusterVersions' clusterVersions on `today`, oldest first."""
+    out = []
+    for release in eks_versions.FALLBACK_RELEASES:
+        end = release.end_of_extended_support
+        extended_from = end - datetime.timedelta(days=365) if end else None
+        if end is not None and today >= end:
+            status = "UNSUPPORTED"
+        elif extended_from is not None and today >= extended_from:
+            status = "EXTENDED_SUPPORT"
+        else:
+            status = "STANDARD_SUPPORT"
+        if status == "UNSUPPORTED" and not include_all:
+            continue
+        item: dict[str, Any] = {"clusterVersion": release.version, "clusterType": "eks",
+                                "defaultPlatformVersion": "eks.1", "versionStatus": status,
+                                "status": status.lower().replace("_", "-"), "defaultVersion": False}
+        if end is not None:
+            item["endOfExtendedSupportDate"] = datetime.datetime.combine(end, datetime.time(), datetime.timezone.utc)
+            item["endOfStandardSupportDate"] = datetime.datetime.combine(
+                extended_from, datetime.time(), datetime.timezone.utc)
+        out.append(item)
+    offered = [i for i in out if i["versionStatus"] == "STANDARD_SUPPORT"]
+    if offered:
+        offered[-1]["defaultVersion"] = True
+    return out
+
+
+def _describe_cluster_versions(self: Any) -> responses.ActionResult:
+    include_all = str(self._get_param("includeAll", False)).lower() == "true"
+    wanted = self._get_param("clusterVersions") or []
+    found = [v for v in cluster_versions(datetime.datetime.now(datetime.timezone.utc).date(), include_all)
+             if not wanted or v["clusterVersion"] in wanted]
+    return responses.ActionResult({"clusterVersions": found})
+
+
+eks_responses.EKSResponse.describe_cluster_versions = _describe_cluster_versions
+eks_urls.url_paths["{0}/cluster-versions$"] = eks_urls.response.dispatch
 access_control.IAMRequest.__init__ = _iam_request_init_presigned
 eks_models.Cluster.__init__ = _eks_cluster_init_workload
 cloudformation_models.generate_stack_id = _stack_id_from_name
