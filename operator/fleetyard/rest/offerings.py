@@ -27,9 +27,10 @@ def catalog_operation(cache: store.Store, connection: store.Entry) -> store.Entr
     return (succeeded or runs or [None])[-1]
 
 
-def catalog_types(cache: store.Store, connection: store.Entry) -> frozenset[str] | None:
-    """The instance types of the Connection's catalog, or None while it has none that succeeded."""
-    found = catalog_operation(cache, connection)
+def catalog_types(cache: store.Store, connection: store.Entry | None) -> frozenset[str] | None:
+    """The instance types of the Connection's catalog, or None while it has none that succeeded (or the
+    Connection is gone)."""
+    found = catalog_operation(cache, connection) if connection is not None else None
     if found is None or found.status.get("status") != "succeeded":
         return None
     items = (found.status.get("result") or {}).get("items") or []
@@ -40,7 +41,7 @@ def _instance_types(config: dict[str, Any] | None) -> list[str]:
     return list(((config or {}).get("systemNodeGroup") or {}).get("instanceTypes") or [])
 
 
-async def require_offered(versions: eks_versions.Versions, cache: store.Store, connection: store.Entry,
+async def require_offered(versions: eks_versions.Versions, cache: store.Store, connection: store.Entry | None,
                           region: str, config: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
     """400 naming `config.kubernetesVersion` or `config.systemNodeGroup.instanceTypes` when `config` (the
     cluster's config after the change; `previous`: before it, None on create) asks for what the

@@ -72,7 +72,8 @@ async def update_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
     cluster_updates.check(cluster.spec, patch, ctx.cache.team_names(ctx.org))
     if "config" in patch:
         current = cluster.spec.get("config") or {}
-        await offerings.require_offered(ctx.svc.versions, ctx.cache, deps.owning_connection(ctx, cluster),
+        await offerings.require_offered(ctx.svc.versions, ctx.cache,
+                                        ctx.cache.ref(cluster, "connectionRef", kinds.CONNECTION),
                                         str(cluster.spec.get("region") or ""),
                                         cluster_updates.merged(current, patch["config"]), current)
     updated = await ctx.svc.writer.update_cluster(ctx.caller.identity(), cluster, patch)
