@@ -161,9 +161,9 @@ def test_rest_refuses_instance_types_the_region_does_not_offer(env, org: Org, tm
     cluster_id = rest.seed_id(org.custom, org.namespace, kinds.PROVISIONED_CLUSTER, "v135")
     with rest.client(env, org.token) as api:
         updated = api.post(f"{org.base}/{cluster_id}",
-                           json={"config": {"systemNodeGroup": {"instanceTypes": ["m9g.large", "m7g.huge"]}}})
+                           json={"config": {"systemNodeGroup": {"instanceTypes": ["m7g.tiny", "m7g.huge"]}}})
     assert updated.status_code == 400, updated.text
     assert updated.json()["details"]["fieldErrors"] == {
-        TYPES_FIELD: "m9g.large, m7g.huge are not instance types EKS nodes can use in us-east-1"}
+        TYPES_FIELD: "m7g.tiny, m7g.huge are not instance types EKS nodes can use in us-east-1"}
     assert get(org.custom, org.namespace, kinds.PROVISIONED_CLUSTER, "v135")["spec"]["config"][
         "systemNodeGroup"]["instanceTypes"] == ["m7g.large"]
