@@ -77,6 +77,10 @@ class Settings:
     # user-extra keys the API forwards when it impersonates a caller (the chart's ClusterRole grants
     # `impersonate` on exactly these `userextras/<key>`); None forwards all
     api_impersonate_extras: frozenset[str] | None = None
+    # Admission and the REST API: how long the Kubernetes versions EKS answered for a region are
+    # trusted, and how soon EKS is asked again after it could not be (the maintained list meanwhile).
+    eks_versions_ttl: float = 3600.0
+    eks_versions_failure_ttl: float = 60.0
 
     @property
     def stale_after(self) -> float:
@@ -126,4 +130,6 @@ class Settings:
             api_access_cache_ttl=_float(env, "FLEETYARD_API_ACCESS_CACHE_TTL", d.api_access_cache_ttl),
             api_write_wait=_float(env, "FLEETYARD_API_WRITE_WAIT", d.api_write_wait),
             api_impersonate_extras=_names(env.get("FLEETYARD_API_IMPERSONATE_EXTRAS")),
+            eks_versions_ttl=_float(env, "FLEETYARD_EKS_VERSIONS_TTL", d.eks_versions_ttl),
+            eks_versions_failure_ttl=_float(env, "FLEETYARD_EKS_VERSIONS_FAILURE_TTL", d.eks_versions_failure_ttl),
         )

@@ -16,7 +16,7 @@ import fastapi
 from fleetyard.day2 import access, teams as team_rules, usage_metrics
 from fleetyard.models import api, connection as connection_model, kinds, operation as operation_model
 from fleetyard.models import provisioned_cluster
-from fleetyard.rest import cluster_updates, customer_calls, deps, errors, pagination, store, views
+from fleetyard.rest import cluster_updates, customer_calls, deps, errors, offerings, pagination, store, views
 from fleetyard.rest.routers import clusters as cluster_params
 from fleetyard.rest.routers import common
 
@@ -42,6 +42,8 @@ async def create_cluster(ctx: deps.OrgContext, connection: deps.PathConnection,
     cluster_updates.require_teams(body.access.teams, ctx.cache.team_names(ctx.org))
     if body.connectionId != connection.id:
         raise errors.invalid("connectionId", f"must be the connection in the path ({connection.id})")
+    await offerings.require_offered(ctx.svc.versions, ctx.cache, connection, body.region,
+                                    body.config.model_dump(mode="json", exclude_none=True))
     network = ctx.cache.by_seed_id(kinds.NETWORK, ctx.org, body.networkId)
     if network is None or (network.spec.get("connectionRef") or {}).get("name") != connection.name:
         raise errors.invalid("networkId", f"no network {body.networkId} in connection {connection.id}")
@@ -69,6 +71,12 @@ async def update_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
     await deps.require_write(ctx, "patch", cluster)
     patch = cluster_updates.patch_of(body)
     cluster_updates.check(cluster.spec, patch, ctx.cache.team_names(ctx.org))
+    if "config" in patch:
+        current = cluster.spec.get("config") or {}
+        await offerings.require_offered(ctx.svc.versions, ctx.cache,
+                                        ctx.cache.ref(cluster, "connectionRef", kinds.CONNECTION),
+                                        str(cluster.spec.get("region") or ""),
+                                        cluster_updates.merged(current, patch["config"]), current)
     updated = await ctx.svc.writer.update_cluster(ctx.caller.identity(), cluster, patch)
     return common.json_bytes(updated.json, 202)
 
