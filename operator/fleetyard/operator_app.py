@@ -19,6 +19,7 @@ import prometheus_client
 from fleetyard import settings as settings_mod
 from fleetyard.connections import catalog
 from fleetyard.controllers import cluster, connection, identity, infra_reconciler, network, operation, provisioned_cluster
+from fleetyard.controllers import team
 from fleetyard.kube import events
 from fleetyard.provisioning import runner as runner_mod
 
@@ -33,6 +34,7 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     provisioned_cluster.register(registry, cfg)
     cluster.register(registry, cfg)
     operation.register(registry, cfg)
+    team.register(registry, cfg)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

@@ -31,6 +31,8 @@ class LastOperation:
     error: dict[str, Any] | None = None
     completed_at: datetime.datetime | None = None
     message: str | None = None
+    scope: str = "all"
+    access_digest: str | None = None
 
     @property
     def in_flight(self) -> bool:
@@ -56,6 +58,8 @@ class Facts:
     retry_requested: bool = False
     # fleetyard.io/refresh-requested-at changed since status.lastHandledRefreshAt: a refresh run now
     refresh_requested: bool = False
+    # digest of the EKS access entries the Teams named by the cluster ask for (None: none, or not a cluster)
+    access_digest: str | None = None
     now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
 
     @property
@@ -75,6 +79,7 @@ class Decision:
     stalled_reason: str = ""
     # False while a run is in flight: requests made meanwhile are acted on once it has ended
     handles_requests: bool = True
+    scope: str = "all"
 
 
 def provisioned_condition(previous: str | None, last: LastOperation | None) -> tuple[str, str]:
@@ -130,13 +135,23 @@ def _provision(f: Facts) -> Decision:
     if last is not None and last.operation == "refresh" and last.phase == "failed" \
             and last.target_generation == f.generation:
         return _retry_or_start(f, "refresh")  # then the update that follows a refresh
-    converged = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
-                 and last.target_generation == f.generation)
-    if converged or (f.provisioned == "True" and last is None):
+    built_this = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
+                  and last.target_generation == f.generation)
+    if f.provisioned == "True" and last is None:
+        return Decision("active")
+    if built_this and last is not None and last.access_digest == f.access_digest:
         return Decision("active")
     if f.waiting_for:
         return Decision(f.current_phase if f.built and f.current_phase else "pending", f"waiting for {f.waiting_for}",
                         stalled=f.waiting_reason is not None, stalled_reason=f.waiting_reason or "")
+    if built_this:  # only the access entries differ: an update that touches them alone
+        return Decision("updating", "starting update of the access entries", start="update",
+                        scope=operation_model.ACCESS_ENTRIES)
+    last_access_only = last is not None and last.scope == operation_model.ACCESS_ENTRIES
+    if (operation == "update" and last_access_only and last is not None and last.phase != "succeeded"
+            and last.target_generation == f.generation):
+        decision = _retry_or_start(f, operation)
+        return dataclasses.replace(decision, scope=operation_model.ACCESS_ENTRIES) if decision.start else decision
     return _retry_or_start(f, operation)
 
 
@@ -145,7 +160,8 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
     if last is None or last.phase == "succeeded" or last.operation != operation:
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
     changed = (last.target_generation != f.generation
-               or (f.connection_version is not None and last.connection_version != f.connection_version))
+               or (f.connection_version is not None and last.connection_version != f.connection_version)
+               or (operation != "destroy" and last.access_digest != f.access_digest))
     if changed or last.phase == "cancelled":
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
     if last.phase == "failed" and f.retry_requested:

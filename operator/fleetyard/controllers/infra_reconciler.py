@@ -30,7 +30,7 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
     return infra_phases.LastOperation(
         name=op.name, operation=spec.operation, phase=status.status or "",
         target_generation=spec.targetGeneration, attempt=spec.attempt,
-        connection_version=spec.connectionVersion,
+        connection_version=spec.connectionVersion, scope=spec.scope, access_digest=spec.accessDigest,
         error=status.error.model_dump(mode="json", exclude_none=True) if status.error else None,
         completed_at=timestamps.parse(status.completedAt), message=status.progress.message if status.progress else None)
 
@@ -67,6 +67,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         deletion_policy=obj.spec.deletionPolicy, waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (obj.deleting or desired == "Destroyed") else (),
         last=last, connection_version=_generation(deps.connection), waiting_reason=waiting_reason,
+        access_digest=target.access_digest(obj, deps),
         retry_requested=requests.RETRY in asked, refresh_requested=requests.REFRESH in asked)
     decision = infra_phases.decide(facts)
 
@@ -74,29 +75,35 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         newest = operations.create(obj, decision.start, attempt=decision.attempt,
                                    member_id=meta.annotations.get(kinds.UPDATED_BY_ANNOTATION)
                                    or meta.annotations.get(kinds.CREATED_BY_ANNOTATION),
-                                   connection_version=facts.connection_version)
+                                   connection_version=facts.connection_version, scope=decision.scope,
+                                   access_digest=facts.access_digest)
         provisioned = infra_phases.provisioned_condition(old_provisioned, last_operation(newest))
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
-                                               "operation": decision.start, "attempt": decision.attempt})
+                                               "operation": decision.start, "scope": decision.scope,
+                                               "attempt": decision.attempt})
 
     new_status = _status(target, obj, stored, decision, newest, provisioned)
     if decision.phase == "active" and decision.start is None and not obj.deleting:
         # what users need (a cluster's kubeconfig Secret) exists before Ready says True
-        _gate_ready(new_status, target.access(obj, {**stored, **new_status}, deps, cfg))
+        _gate_ready(new_status, target.ready_gate(obj, {**stored, **new_status}, deps, cfg))
     if decision.handles_requests:
         new_status.update(asked)
+    if not obj.deleting:
+        # the seed's record first: a client that sees the ProvisionedCluster's new phase finds its
+        # record already saying it (never a record that lags behind)
+        target.after(obj, {**stored, **new_status}, deps)
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
     if changed:
         patching.patch_status(target.kind, obj.namespace, obj.name, changed)
     if decision.phase != status.status or (decision.stalled and "statusMessage" in changed):
         events.post(obj, "Warning" if decision.phase == "failed" else "Normal", _reason(decision),
                     decision.message or f"{obj.kind} is {decision.phase}")
-    if not obj.deleting:
-        target.after(obj, {**stored, **new_status}, deps)
     if decision.handles_requests and asked:
         events.post(obj, "Normal", "RequestHandled", _handled_message(asked, decision))
     if decision.start is None and newest is not None:
         operations.prune(obj.namespace, ops, cfg.operation_history)
+    if cfg.argocd_namespace and (decision.release or (decision.phase == "destroyed" and status.status != "destroyed")):
+        target.gone(obj, cfg.argocd_namespace)
     if decision.release:
         target.release(obj)
         operations.delete_all(obj.namespace, meta.uid)

@@ -15,7 +15,8 @@ from fleetyard.cloud import errors as cloud_errors
 from fleetyard.day2 import kubeconfig_secrets
 from fleetyard.kube import patching, resources, secrets
 from fleetyard.models import cluster as cluster_model, common, conditions, connection as connection_model, kinds
-from fleetyard.models import network as network_model, provisioned_cluster as pc_model
+from fleetyard.models import network as network_model, provisioned_cluster as pc_model, team as team_model
+from fleetyard.models import team_access
 from fleetyard.provisioning import job as job_mod
 
 HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a kubeconfig
@@ -31,6 +32,7 @@ class Deps:
 
     connection: connection_model.Connection | None
     network: network_model.Network | None = None
+    teams: tuple[team_model.Team, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +77,7 @@ class NetworkTarget:
     def missing(self, obj: network_model.Network, deps: Deps) -> str | None:
         return _missing(Connection=(obj.spec.connectionRef.name, deps.connection))
 
-    def access(self, obj: network_model.Network, status: dict[str, Any], deps: Deps,
+    def ready_gate(self, obj: network_model.Network, status: dict[str, Any], deps: Deps,
                cfg: settings_mod.Settings) -> Access:
         return Access()
 
@@ -84,6 +86,9 @@ class NetworkTarget:
 
     def desired(self, obj: network_model.Network) -> str:
         return "Provisioned"
+
+    def access_digest(self, obj: network_model.Network, deps: Deps) -> str | None:
+        return None
 
     def outputs_status(self, outputs: dict[str, str] | None) -> dict[str, Any]:
         if outputs is None:
@@ -96,6 +101,9 @@ class NetworkTarget:
     def release(self, obj: network_model.Network) -> None:
         return None
 
+    def gone(self, obj: network_model.Network, argocd_namespace: str) -> None:
+        return None
+
 
 class ClusterTarget:
     kind = kinds.PROVISIONED_CLUSTER
@@ -103,7 +111,11 @@ class ClusterTarget:
 
     def deps(self, obj: pc_model.ProvisionedCluster) -> Deps:
         return Deps(resources.get(kinds.CONNECTION, obj.namespace, obj.spec.connectionRef.name),
-                    resources.get(kinds.NETWORK, obj.namespace, obj.spec.networkRef.name))
+                    resources.get(kinds.NETWORK, obj.namespace, obj.spec.networkRef.name),
+                    tuple(resources.teams_named(obj.namespace, obj.spec.access.team_names())))
+
+    def access_digest(self, obj: pc_model.ProvisionedCluster, deps: Deps) -> str | None:
+        return team_access.digest(access_entries(obj, deps.connection, deps.teams))
 
     def waiting_for(self, obj: pc_model.ProvisionedCluster, deps: Deps) -> str | None:
         if wait := _wait_for_active("Connection", obj.spec.connectionRef.name, deps.connection):
@@ -114,7 +126,7 @@ class ClusterTarget:
         return _missing(Connection=(obj.spec.connectionRef.name, deps.connection),
                         Network=(obj.spec.networkRef.name, deps.network))
 
-    def access(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps,
+    def ready_gate(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps,
                cfg: settings_mod.Settings) -> Access:
         """The kubeconfig Secrets, written before Ready first says True (Cluster API's order: `kubectl wait
         --for=condition=Ready` then `kubectl get secret <name>-kubeconfig` works); afterwards the health
@@ -126,7 +138,8 @@ class ClusterTarget:
             return Access(waiting="waiting to write the kubeconfig Secret: the cluster has no name yet")
         try:
             refs = kubeconfig_secrets.publish(obj, cluster_name, deps.connection, secrets.value,
-                                              token_lifetime=cfg.token_lifetime, refresh_before=cfg.token_refresh_before)
+                                              token_lifetime=cfg.token_lifetime, refresh_before=cfg.token_refresh_before,
+                                              argocd_namespace=cfg.argocd_namespace)
         except cloud_errors.CloudError as exc:
             return Access(waiting=f"waiting to write the kubeconfig Secret: EKS could not be asked: {exc.code}")
         return Access(status=refs)
@@ -152,7 +165,7 @@ class ClusterTarget:
         """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""
         record: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, obj.namespace, obj.name)
         wanted_spec = {"displayName": obj.spec.displayName, "region": obj.spec.region,
-                       "access": obj.spec.access.model_dump(mode="json"),
+                       "access": obj.spec.access.model_dump(mode="json", exclude_none=True),
                        "provisionedClusterRef": {"name": obj.name}}
         if record is None:
             record = kinds.CLUSTER.parse(patching.create_object(kinds.CLUSTER, obj.namespace, {
@@ -181,6 +194,10 @@ class ClusterTarget:
         if record.seed_id and obj.status.clusterId != record.seed_id:
             patching.patch_status(self.kind, obj.namespace, obj.name, {"clusterId": record.seed_id})
 
+    def gone(self, obj: pc_model.ProvisionedCluster, argocd_namespace: str) -> None:
+        """Destroyed or deleted: what pointed others at the cluster goes (the Argo CD cluster Secret)."""
+        kubeconfig_secrets.remove_argocd(obj, argocd_namespace)
+
     def release(self, obj: pc_model.ProvisionedCluster) -> None:
         record: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, obj.namespace, obj.name)
         ref = record.spec.provisionedClusterRef if record else None
@@ -196,6 +213,12 @@ def mirrored_conditions(source: list[dict[str, Any]] | None, generation: int | N
             copied = {k: v for k, v in c.items() if k != "observedGeneration"}
             out.append({**copied, **({"observedGeneration": generation} if generation is not None else {})})
     return out
+
+
+def access_entries(obj: pc_model.ProvisionedCluster, conn: connection_model.Connection | None,
+                   teams: tuple[team_model.Team, ...] | list[team_model.Team]) -> list[team_access.EntryGrant]:
+    """The member access entries of the cluster; never one for the Connection's role (the operator's)."""
+    return team_access.entries(obj.spec.access, teams, [conn.spec.providerConfig.roleArn] if conn else [])
 
 
 def _spec_of(record: cluster_model.Cluster, wanted: dict[str, Any]) -> dict[str, Any]:

@@ -54,8 +54,8 @@ def check_provisioned(namespace: str, name: str, cfg: settings_mod.Settings) -> 
     if probe.assessment.health.get("providerMetadata"):
         patch["providerMetadata"] = {"status": probe.assessment.health["providerMetadata"]["status"]}
     if probe.endpoint is not None and probe.token is not None:
-        patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token, probe.role_arn,
-                                              cfg.token_refresh_before))
+        patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token,
+                                              cfg.token_refresh_before, cfg.argocd_namespace))
     patching.patch_status(kinds.PROVISIONED_CLUSTER, namespace, name, patch)
     _record(obj, obj.status.lastHealthStatus, probe)
     publish_samples(obj, probe)

@@ -24,13 +24,14 @@ def for_target(namespace: str, target_uid: str) -> list[operation_model.Operatio
 
 
 def create(target: common.Resource, operation: str, *, attempt: int, member_id: str | None,
-           connection_version: str | None) -> operation_model.Operation:
+           connection_version: str | None, scope: str = "all",
+           access_digest: str | None = None) -> operation_model.Operation:
     meta = target.metadata
     body: dict[str, Any] = {
         "apiVersion": kinds.API_VERSION,
         "kind": "Operation",
         "metadata": {
-            "generateName": f"{meta.name[:40]}-{operation.lower()}-",
+            "generateName": f"{meta.name[:40]}-{'access' if scope == operation_model.ACCESS_ENTRIES else operation.lower()}-",
             "namespace": meta.namespace,
             "labels": {kinds.TARGET_UID_LABEL: meta.uid, kinds.TARGET_KIND_LABEL: target.kind},
             "ownerReferences": [target.owner_reference()],
@@ -44,6 +45,8 @@ def create(target: common.Resource, operation: str, *, attempt: int, member_id: 
             "targetGeneration": meta.generation,
             "attempt": attempt,
             "connectionVersion": connection_version,
+            "scope": scope if scope != "all" else None,
+            "accessDigest": access_digest,
         },
     }
     body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}

@@ -50,7 +50,7 @@ class ConnectionProviderConfig(common.Model):
 class ConnectionSpec(common.Model):
     provider: Literal["aws"] = pydantic.Field("aws", json_schema_extra=validation.immutable("provider"),
                                               description="Cloud provider; only aws. Immutable.")
-    displayName: str = pydantic.Field(min_length=1, max_length=128, description="Name shown to people.")
+    displayName: common.DisplayName
     providerConfig: ConnectionProviderConfig = pydantic.Field(
         description="The AWS account, region and role fleetyard assumes, and where the external id is kept.")
 

@@ -26,6 +26,9 @@ UPDATED_AT_ANNOTATION = "fleetyard.io/updated-at"
 # When someone asked (REST provision/destroy) for a failed run to be tried again.
 RETRY_REQUESTED_ANNOTATION = validation.RETRY_ANNOTATION
 REFRESH_REQUESTED_ANNOTATION = validation.REFRESH_ANNOTATION
+# Opt-in to an Argo CD cluster Secret: "true"/"false" as an annotation of a ProvisionedCluster, or
+# as a label of its namespace (for every cluster of the organization); the annotation wins.
+ARGOCD_OPT_IN = "fleetyard.io/argocd"
 
 READY = '.status.conditions[?(@.type=="Ready")].status'
 
@@ -126,8 +129,8 @@ CLUSTER = Kind(
 
 TEAM = Kind(
     "Team", "teams", "team", ("fyteam",), team.TeamSpec, team.TeamStatus,
-    _common_head() + (Column("Age", ".metadata.creationTimestamp", "date"),),
-    "Members (usernames and groups) who may use the clusters that name the team.", team.Team)
+    _common_head() + (Column("Access", ".spec.access.level"), Column("Age", ".metadata.creationTimestamp", "date")),
+    "Members (usernames, groups, IAM principals) who may use the clusters that name the team, and how.", team.Team)
 
 OPERATION = Kind(
     "Operation", "operations", "operation", ("fyop",), operation.OperationSpec, operation.OperationStatus,
@@ -135,6 +138,7 @@ OPERATION = Kind(
         Column("ID", ".status.id"),
         Column("Operation", ".spec.operation"),
         Column("Kind", ".spec.resourceRef.kind", description="Kind of the target."),
+        Column("Scope", ".spec.scope", description="all, or accessEntries: an update of the EKS access entries only"),
         Column("Target", ".spec.resourceRef.name"),
         Column("Status", ".status.status"),
         Column("Progress", ".status.progressCount", description="Resources done out of those the run touches."),

@@ -20,7 +20,7 @@ class NetworkConfig(common.Model):
     cidr: str = pydantic.Field(
         pattern=validation.IPV4_CIDR_PATTERN, max_length=18,
         json_schema_extra=validation.cel(
-            *validation.cidr_rules("config.cidr"),
+            *validation.cidr_rules("config.cidr", exact=True),
             validation.rule("!isCIDR(self) || (cidr(self).prefixLength() >= 16 && cidr(self).prefixLength() <= 24)",
                             "config.cidr prefix length must be between /16 and /24"),
             validation.rule("self == oldSelf", "config.cidr is immutable")),
@@ -31,14 +31,14 @@ class NetworkConfig(common.Model):
     @pydantic.field_validator("cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        return validation.check_ipv4_cidr(value, "config.cidr", 16, 24)
+        return validation.check_ipv4_cidr(value, "config.cidr", 16, 24, exact=True)
 
 
 class NetworkSpec(common.Model):
     connectionRef: common.LocalObjectReference = pydantic.Field(
         json_schema_extra=validation.immutable("connectionRef"),
         description="The Connection (same namespace) whose account the VPC is built in. Immutable.")
-    displayName: str = pydantic.Field(min_length=1, max_length=128, description="Name shown to people.")
+    displayName: common.DisplayName
     region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"),
                                  description="AWS region of the VPC, e.g. us-east-1. Immutable.")
     config: NetworkConfig = pydantic.Field(description="The VPC's address range and NAT gateways.")

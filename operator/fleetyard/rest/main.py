@@ -17,10 +17,11 @@ import fastapi
 import uvicorn
 
 from fleetyard import settings as settings_mod
+from fleetyard.connections import eks_versions
 from fleetyard.kube import async_client, informer
 from fleetyard.models import kinds
-from fleetyard.rest import authn, authz, deps, errors, request_ids, store, writes
-from fleetyard.rest.routers import clusters, common, connection_clusters, me
+from fleetyard.rest import authn, authz, deps, errors, head, request_ids, store, writes
+from fleetyard.rest.routers import clusters, common, connection_clusters, connections, me
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
         app.state.informers = watchers
         app.state.services = deps.Services(
             settings, cache, authn.Authenticator(api, settings.api_token_cache_ttl, settings.api_impersonate_extras),
-            authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait), api)
+            authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait), api,
+            eks_versions.Versions(settings.eks_versions_ttl, settings.eks_versions_failure_ttl))
         try:
             yield
         finally:
@@ -45,12 +47,14 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             await api.close()
 
+    # no redirect for a trailing slash: a 404 that names the path without it (errors.not_found_message)
     app = fastapi.FastAPI(
-        title="fleetyard clusters API", version="1.0.0", lifespan=lifespan,
+        title="fleetyard clusters API", version="1.0.0", lifespan=lifespan, redirect_slashes=False,
         description="Kubernetes cluster management, both self-registered and provisioned into cloud accounts.")
     errors.install(app)
-    app.add_middleware(request_ids.RequestIds)
-    for router in (me.router, clusters.router, connection_clusters.router):
+    app.add_middleware(head.Head)
+    app.add_middleware(request_ids.RequestIds)  # outermost: logs HEAD as HEAD
+    for router in (me.router, clusters.router, connection_clusters.router, connections.router):
         app.include_router(router)
     app.openapi = _document(app)  # type: ignore[method-assign]
 
