@@ -73,8 +73,11 @@ def active(env, org, custom) -> dict:
     except kubernetes.client.ApiException:
         pc = infra.cluster(custom, org.namespace)
     if (pc.get("status") or {}).get("status") == "failed":
+        token = uuid.uuid4().hex
         kubectl(env, "annotate", "--overwrite", "-n", org.namespace, "pcl/prod",
-                f"fleetyard.io/retry-requested-at={uuid.uuid4().hex}")
+                f"fleetyard.io/retry-requested-at={token}")
+        wait_for(lambda: (get(custom, org.namespace, kinds.PROVISIONED_CLUSTER, "prod").get("status") or {}).get(
+            "lastHandledRetryAt") == token, 30, "the retry to be handled")
     return infra.phase_is(custom, org.namespace, kinds.PROVISIONED_CLUSTER, "prod", "active")
 
 
@@ -91,7 +94,7 @@ def test_stalled_cluster_retried_with_an_annotation_then_waited_for_with_kubectl
                      "--timeout=10s")
     assert failed.returncode == 0, failed.stderr
     row = kubectl(env, "get", "-n", ns, "operation", failed_op, "--no-headers").stdout
-    assert re.search(r"provision\s+ProvisionedCluster\s+prod\s+failed\s+\S+\s+AccessDenied", row), row
+    assert re.search(r"provision\s+ProvisionedCluster\s+all\s+prod\s+failed\s+\d+/\d+\s+AccessDenied", row), row
     runs = len(infra.operations(custom, ns, "prod"))
 
     # the customer widens the role outside fleetyard: only a retry request tells fleetyard to go again
@@ -134,7 +137,7 @@ def test_kubectl_get_shows_versions_nodes_progress_and_ready(env, org, active) -
     fycl = kubectl(env, "get", "-n", ns, "cluster/prod").stdout.splitlines()
     assert re.search(r"\bREADY\b", fycl[0]) and re.search(r"active\s+\S+\s+True\s+\S+$", fycl[1]), fycl
     ops = kubectl(env, "get", "-n", ns, "operations", "--sort-by=.metadata.creationTimestamp").stdout.splitlines()
-    assert re.search(r"OPERATION\s+KIND\s+TARGET\s+STATUS\s+PROGRESS\s+ERROR", ops[0]), ops[0]
+    assert re.search(r"OPERATION\s+KIND\s+SCOPE\s+TARGET\s+STATUS\s+PROGRESS\s+ERROR", ops[0]), ops[0]
     done = [line for line in ops[1:] if " succeeded " in line and "ProvisionedCluster" in line]
     assert done and re.search(r"succeeded\s+(\d+)/\1\s", done[-1]), ops  # every resource done: 24/24
 
