@@ -135,7 +135,7 @@ def test_kubectl_get_shows_versions_nodes_progress_and_ready(env, org, active) -
     assert re.search(r"1\.34\s+1\.34\s+2\s+\d+\s+active\s+\S+", row), pcl.stdout
     assert re.search(r"True\s+\S+$", row), row  # READY
     fycl = kubectl(env, "get", "-n", ns, "cluster/prod").stdout.splitlines()
-    assert re.search(r"\bREADY\b", fycl[0]) and re.search(r"active\s+\S+\s+True\s+\S+$", fycl[1]), fycl
+    assert re.search(r"\bREADY\b", fycl[0]) and re.search(r"active\s+(\S+\s+)?True\s+\S+$", fycl[1]), fycl
     ops = kubectl(env, "get", "-n", ns, "operations", "--sort-by=.metadata.creationTimestamp").stdout.splitlines()
     assert re.search(r"OPERATION\s+KIND\s+SCOPE\s+TARGET\s+STATUS\s+PROGRESS\s+ERROR", ops[0]), ops[0]
     done = [line for line in ops[1:] if " succeeded " in line and "ProvisionedCluster" in line]
