@@ -29,10 +29,18 @@ class LastOperation:
     error: dict[str, Any] | None = None
     completed_at: datetime.datetime | None = None
     message: str | None = None
+    # what the run applies (Operation spec.targetSpec); None on Operations from before snapshots
+    applied: dict[str, Any] | None = None
+    started: bool = True
 
     @property
     def in_flight(self) -> bool:
         return operation_model.in_flight(self.phase)
+
+    @property
+    def superseded(self) -> bool:
+        """Cancelled before it started because the spec moved on (`provisioning.runner`)."""
+        return self.phase == "cancelled" and not self.started
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Facts:
     delete_blocked_by: tuple[str, ...] = ()
     last: LastOperation | None = None
     connection_version: str | None = None
+    # what a run would apply now (`job.applied_spec`): equal to the last run's, nothing needs building
+    applied: dict[str, Any] | None = None
     # set by the REST "provision"/"destroy": a failed run is tried again when asked after it ended
     retry_requested_at: datetime.datetime | None = None
     now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
@@ -70,7 +80,7 @@ class Decision:
 def provisioned_condition(previous: str | None, last: LastOperation | None) -> tuple[str, str]:
     """(status, reason) of the Provisioned condition after `last`."""
     previous = previous or "False"
-    if last is None:
+    if last is None or last.superseded:
         return previous, {"True": "Provisioned", "Unknown": "Partial"}.get(previous, "NotProvisioned")
     if last.phase == "succeeded" and last.operation in ("provision", "update"):
         return "True", "Provisioned"
@@ -115,7 +125,7 @@ def _provision(f: Facts) -> Decision:
     operation = "update" if f.provisioned == "True" else "provision"
     last = f.last
     converged = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
-                 and last.target_generation == f.generation)
+                 and same_spec(f, last))
     if converged or (f.provisioned == "True" and last is None):
         return Decision("active")
     if f.waiting_for:
@@ -123,11 +133,20 @@ def _provision(f: Facts) -> Decision:
     return _retry_or_start(f, operation)
 
 
+def same_spec(f: Facts, last: LastOperation) -> bool:
+    """Does `last` apply what the spec asks for now? Compared by what the programs read (region and
+    config), so a change of displayName, access.teams or labels starts no run; by generation for an
+    Operation without a snapshot."""
+    if last.applied is not None and f.applied is not None:
+        return last.applied == f.applied
+    return last.target_generation == f.generation
+
+
 def _retry_or_start(f: Facts, operation: str) -> Decision:
     last = f.last
     if last is None or last.phase == "succeeded" or last.operation != operation:
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
-    changed = (last.target_generation != f.generation
+    changed = (not same_spec(f, last)
                or (f.connection_version is not None and last.connection_version != f.connection_version))
     if changed or last.phase == "cancelled":
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)

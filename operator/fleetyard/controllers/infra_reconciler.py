@@ -18,6 +18,7 @@ from typing import Any
 from fleetyard.controllers import infra_phases, infra_targets
 from fleetyard.kube import events, operations, patching, resources
 from fleetyard.models import common, conditions, kinds, operation as operation_model, timestamps
+from fleetyard.provisioning import job as job_mod
 
 log = logging.getLogger(__name__)
 _locks: collections.defaultdict[tuple[str, str, str], threading.Lock] = collections.defaultdict(threading.Lock)
@@ -39,7 +40,9 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
         target_generation=spec.targetGeneration, attempt=spec.attempt,
         connection_version=spec.connectionVersion,
         error=status.error.model_dump(mode="json", exclude_none=True) if status.error else None,
-        completed_at=_time(status.completedAt), message=status.progress.message if status.progress else None)
+        completed_at=_time(status.completedAt), message=status.progress.message if status.progress else None,
+        applied=spec.targetSpec.model_dump(mode="json") if spec.targetSpec else None,
+        started=bool(status.startedAt))
 
 
 def reconcile(kind: str, namespace: str, name: str, *, history: int = 10) -> infra_phases.Decision | None:
@@ -66,12 +69,13 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     if obj.seed_id is None:
         waiting = "an id to be assigned"
     desired = target.desired(obj)
+    applied = job_mod.applied_spec(obj)
     facts = infra_phases.Facts(
         generation=meta.generation or 1, current_phase=status.status,
         provisioned=provisioned[0], desired=desired, deleting=obj.deleting,
         deletion_policy=obj.spec.deletionPolicy, waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (obj.deleting or desired == "Destroyed") else (),
-        last=last, connection_version=_generation(deps.connection),
+        last=last, connection_version=_generation(deps.connection), applied=applied,
         retry_requested_at=_time(meta.annotations.get(kinds.RETRY_REQUESTED_ANNOTATION)))
     decision = infra_phases.decide(facts)
 
@@ -79,7 +83,9 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         newest = operations.create(obj, decision.start, attempt=decision.attempt,
                                    member_id=meta.annotations.get(kinds.UPDATED_BY_ANNOTATION)
                                    or meta.annotations.get(kinds.CREATED_BY_ANNOTATION),
-                                   connection_version=facts.connection_version)
+                                   connection_version=facts.connection_version, target_spec=applied)
+        if last is not None and last.superseded:
+            operations.mark_superseded(obj.namespace, ops[-1], newest)
         provisioned = infra_phases.provisioned_condition(old_provisioned, last_operation(newest))
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
                                                "operation": decision.start, "attempt": decision.attempt})

@@ -24,7 +24,8 @@ def for_target(namespace: str, target_uid: str) -> list[operation_model.Operatio
 
 
 def create(target: common.Resource, operation: str, *, attempt: int, member_id: str | None,
-           connection_version: str | None) -> operation_model.Operation:
+           connection_version: str | None, target_spec: dict[str, Any] | None = None) -> operation_model.Operation:
+    """A new Operation for `target`'s current generation; `target_spec` is what the run will apply."""
     meta = target.metadata
     body: dict[str, Any] = {
         "apiVersion": kinds.API_VERSION,
@@ -44,12 +45,22 @@ def create(target: common.Resource, operation: str, *, attempt: int, member_id: 
             "targetGeneration": meta.generation,
             "attempt": attempt,
             "connectionVersion": connection_version,
+            "targetSpec": target_spec,
         },
     }
     body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
     created: operation_model.Operation = kinds.OPERATION.parse(
         patching.create_object(kinds.OPERATION, meta.namespace, body))
     return created
+
+
+def mark_superseded(namespace: str, op: operation_model.Operation, by: operation_model.Operation) -> None:
+    """Say on a cancelled, never started Operation which one applies the newer spec instead."""
+    generation = by.spec.targetGeneration
+    patching.patch_status(kinds.OPERATION, namespace, op.name, {
+        "supersededBy": by.name,
+        "progress": {"stage": "superseded", "message": f"superseded by {by.name}"
+                                                       + (f" (generation {generation})" if generation else "")}})
 
 
 def prune(namespace: str, ops: list[operation_model.Operation], keep: int) -> list[str]:
