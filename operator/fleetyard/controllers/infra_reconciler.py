@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from fleetyard.controllers import infra_phases, infra_targets
+from fleetyard.day2 import retirement
 from fleetyard.kube import events, operations, patching, resources
 from fleetyard.models import common, conditions, kinds, operation as operation_model, timestamps
 from fleetyard.provisioning import job as job_mod
@@ -90,10 +91,13 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
                                                "operation": decision.start, "attempt": decision.attempt})
 
-    new_status = _status(target, obj, stored, decision, newest, provisioned)
+    retired = target.retired(obj, decision.phase)
+    new_status = _status(target, obj, stored, decision, newest, provisioned, retired)
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
     if changed:
         patching.patch_status(target.kind, obj.namespace, obj.name, changed)
+    if retired is not None and retirement.needs_cleanup(stored, decision.phase != status.status):
+        target.retire(obj)
     if decision.phase != status.status or (decision.stalled and "statusMessage" in changed):
         events.post(obj, "Warning" if decision.phase == "failed" else "Normal", _reason(decision),
                     decision.message or f"{obj.kind} is {decision.phase}")
@@ -109,7 +113,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
 
 def _status(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: common.Resource,
             stored: dict[str, Any], decision: infra_phases.Decision, newest: operation_model.Operation | None,
-            provisioned: tuple[str, str]) -> dict[str, Any]:
+            provisioned: tuple[str, str], retired: tuple[dict[str, Any], str, str] | None = None) -> dict[str, Any]:
     generation = obj.metadata.generation
     out: dict[str, Any] = {"status": decision.phase, "statusMessage": decision.message or None,
                            "observedGeneration": generation, "iacState": infra_targets.iac_state(target, obj)}
@@ -123,7 +127,12 @@ def _status(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, o
                 result = newest.status.result
                 out.update(target.outputs_status((result.outputs if result else None) or {}))
     conds = list(stored.get("conditions") or [])
-    for type_, (value, reason, message) in infra_phases.conditions_for(decision, provisioned).items():
+    wanted = infra_phases.conditions_for(decision, provisioned)
+    if retired is not None:  # nothing to check any more: health is unknown, and says why
+        fields, reason_, text = retired
+        out.update({k: v for k, v in fields.items() if k not in out})  # a finished destroy drops more
+        wanted[conditions.HEALTHY] = ("Unknown", reason_, text)
+    for type_, (value, reason, message) in wanted.items():
         previous = conditions.find(conds, type_) or {}
         if (previous.get("status"), previous.get("reason"), previous.get("message") or "") != (value, reason, message):
             conds = conditions.set_condition(conds, type_, value, reason, message, generation)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fleetyard.day2 import retirement
 from fleetyard.kube import patching, resources
 from fleetyard.models import cluster as cluster_model, common, connection as connection_model, kinds
 from fleetyard.models import network as network_model, provisioned_cluster as pc_model
@@ -63,6 +64,12 @@ class NetworkTarget:
     def after(self, obj: network_model.Network, status: dict[str, Any], deps: Deps) -> None:
         return None
 
+    def retired(self, obj: network_model.Network, phase: str) -> tuple[dict[str, Any], str, str] | None:
+        return None
+
+    def retire(self, obj: network_model.Network) -> None:
+        return None
+
     def release(self, obj: network_model.Network) -> None:
         return None
 
@@ -96,6 +103,17 @@ class ClusterTarget:
             "jobRunnerRoleArn": outputs.get("jobRunnerRoleArn"),
             "iacOutputs": {k: v for k, v in outputs.items() if k not in HIDDEN_OUTPUTS},
         }
+
+    def retired(self, obj: pc_model.ProvisionedCluster, phase: str) -> tuple[dict[str, Any], str, str] | None:
+        """(status fields, Healthy reason, message) once the infrastructure goes; None while it runs."""
+        reason = retirement.reason(phase, obj.deleting)
+        if reason is None:
+            return None
+        message = retirement.message(phase, obj.deleting)
+        return retirement.status_fields(message), reason, message
+
+    def retire(self, obj: pc_model.ProvisionedCluster) -> None:
+        retirement.clean_up(obj)
 
     def after(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps) -> None:
         """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""

@@ -2,8 +2,9 @@
 a machine one with a short-lived token, rewritten before it expires, and a user one whose
 `aws eks get-token` entry assumes the Connection's role.
 
-Called by the health check (`day2.checks`) after a probe reached EKS. The documents are
-credentials: only their expiry and names are logged.
+Called by the health check (`day2.checks`) after a probe reached EKS, and by the reconciler when the
+infrastructure goes (`remove`: a kubeconfig for a cluster that is gone is no use to anyone). The
+documents are credentials: only their expiry and names are logged.
 """
 
 from __future__ import annotations
@@ -50,3 +51,8 @@ def write(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.End
     if secrets.value_or_none(obj.namespace, user) != document:
         secrets.apply(obj, user, {"value": document}, {}, SECRET_LABELS)
     return {"kubeconfigSecretRef": {"name": machine}, "userKubeconfigSecretRef": {"name": user}}
+
+
+def remove(obj: provisioned_cluster.ProvisionedCluster) -> list[str]:
+    """Delete both Secrets; returns the names that existed."""
+    return [name for name in names(obj.name) if secrets.delete(obj.namespace, name)]

@@ -61,3 +61,14 @@ def apply(owner: common.Resource, name: str, data: dict[str, str], annotations_:
         if exc.status != 404:
             raise
         core.create_namespaced_secret(owner.namespace, body)
+
+
+def delete(namespace: str, name: str) -> bool:
+    """Delete a Secret the operator wrote; False when there was none."""
+    try:
+        client.core().delete_namespaced_secret(name, namespace)
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
