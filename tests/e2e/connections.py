@@ -48,7 +48,7 @@ def connection(custom, namespace, role, name="prod", **provider) -> dict:
                                                          "spec": {"displayName": "Prod", "providerConfig": config}})
 
 
-def status_when(custom, namespace, phase, name="prod", timeout=20) -> dict:
+def status_when(custom, namespace, phase, name="prod", timeout=40) -> dict:
     def probe():
         status = get(custom, namespace, kinds.CONNECTION, name).get("status") or {}
         return status if status.get("status") == phase else None

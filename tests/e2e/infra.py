@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import urllib.request
 from typing import Any
 
 import boto3
@@ -117,3 +118,10 @@ def worker_job(op_name: str, operation: str, target: dict[str, Any], conn: dict[
     return job_mod.build(kinds.OPERATION.parse(op), kinds.BY_KIND[target["kind"]].parse(target),
                          kinds.CONNECTION.parse(conn), kinds.NETWORK.parse(network) if network else None,
                          external_id, passphrase, cfg, **kw)
+
+
+def operator_endpoint(env, port_setting: str, path: str) -> tuple[int, str]:
+    """GET one of the operator's own endpoints (`FLEETYARD_HEALTH_PORT` /healthz, `FLEETYARD_METRICS_PORT` /metrics)."""
+    port = env.operator_settings[port_setting]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+        return resp.status, resp.read().decode()

@@ -158,6 +158,20 @@ def test_metrics_for_the_last_hour(env, cluster, custom) -> None:
         access.metrics(obj, connection, secrets.value, "2h")
 
 
+def test_operator_metrics_cover_the_day2_work(env, cluster) -> None:
+    """After a cluster was built, health-checked and given kubeconfig Secrets, the operator's /metrics
+    has the series of each of those steps."""
+    wanted = ("fleetyard_reconciles_total{", "fleetyard_operations_queued", "fleetyard_operations_running",
+              "fleetyard_pulumi_engine_seconds_bucket{", "fleetyard_kubeconfig_token_refreshes_total",
+              "fleetyard_health_checks_total{", "fleetyard_cluster_healthy{")
+
+    def all_there():
+        _, text = infra.operator_endpoint(env, "FLEETYARD_METRICS_PORT", "/metrics")
+        return text if all(series in text for series in wanted) else None
+    _health(kubernetes.client.CustomObjectsApi(env.api), cluster[0], "healthy")
+    wait_for(all_there, 60, f"all of {wanted}")
+
+
 def test_registered_cluster_shows_health(env, namespace, custom, core) -> None:
     kubeconfig = env.workload.admin_kubeconfig.read_text()
     core.create_namespaced_secret(namespace, {"metadata": {"name": "edge-kubeconfig"},

@@ -26,8 +26,10 @@ def test_connection_becomes_active_within_seconds(custom, core, namespace, role)
     started = time.monotonic()
     _connection(custom, namespace, role)
     status = _status_when(custom, namespace, "active")
+    # verified on the create event, not by the re-verification timer (600 s): a bound far below it that
+    # holds on a loaded machine (the speed itself is hack/bench's business)
     elapsed = time.monotonic() - started
-    assert elapsed < 10, f"took {elapsed:.1f}s"
+    assert elapsed < 120, f"took {elapsed:.1f}s"
     assert conditions.is_true(status["conditions"], "Ready")
     assert conditions.is_true(status["conditions"], "ConnectionVerified")
     assert conditions.is_true(status["conditions"], "TemplateSynced")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.request
-
 from fleetyard.models import kinds
 from tests.conftest import wait_for
 from tests.e2e import connections, infra
 
 
 def _get(env, port_setting: str, path: str) -> tuple[int, str]:
-    port = env.operator_settings[port_setting]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
-        return resp.status, resp.read().decode()
+    return infra.operator_endpoint(env, port_setting, path)
 
 
 def test_healthz_answers(env) -> None:
@@ -48,15 +44,3 @@ def test_metrics_count_operations(env, custom, core, namespace, role) -> None:
     assert "fleetyard_operations_running" in text and "fleetyard_operations_queued" in text
     custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "networks", "net")
     infra.gone(custom, namespace, kinds.NETWORK, "net")
-
-
-def test_metrics_while_the_operator_works(env) -> None:
-    """Scraped while other tests' objects are reconciled and checked: the day-2 series are there."""
-    wanted = ("fleetyard_reconciles_total{", "fleetyard_operations_queued", "fleetyard_operations_running",
-              "fleetyard_pulumi_engine_seconds_bucket{", "fleetyard_kubeconfig_token_refreshes_total",
-              "fleetyard_health_checks_total{", "fleetyard_cluster_healthy{")
-
-    def all_there():
-        _, text = _get(env, "FLEETYARD_METRICS_PORT", "/metrics")
-        return text if all(series in text for series in wanted) else None
-    wait_for(all_there, 30, f"all of {wanted}")

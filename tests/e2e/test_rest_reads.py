@@ -38,7 +38,7 @@ def org(env):
     connection_id = rest.seed_id(custom, namespace, kinds.CONNECTION, "prod")
     # the Cluster records the operator keeps beside each ProvisionedCluster
     for n in names[:2]:
-        inert.record_id(custom, namespace, n, timeout=120)
+        inert.record_id(custom, namespace, n, timeout=40)
     return {"namespace": namespace, "tokens": tokens, "ids": ids, "connection": connection_id, "custom": custom}
 
 

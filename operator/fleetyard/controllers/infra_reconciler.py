@@ -93,6 +93,10 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
 
     retired = target.retired(obj, decision.phase)
     new_status = _status(target, obj, stored, decision, newest, provisioned, retired)
+    if not obj.deleting:
+        # the seed's record first: a client that sees the ProvisionedCluster's new phase finds its
+        # record already saying it (never a record that lags behind)
+        target.after(obj, {**stored, **new_status}, deps)
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
     if changed:
         patching.patch_status(target.kind, obj.namespace, obj.name, changed)
@@ -101,8 +105,6 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     if decision.phase != status.status or (decision.stalled and "statusMessage" in changed):
         events.post(obj, "Warning" if decision.phase == "failed" else "Normal", _reason(decision),
                     decision.message or f"{obj.kind} is {decision.phase}")
-    if not obj.deleting:
-        target.after(obj, {**stored, **new_status}, deps)
     if decision.start is None and newest is not None:
         operations.prune(obj.namespace, ops, history)
     if decision.release:
