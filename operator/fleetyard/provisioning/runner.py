@@ -114,9 +114,12 @@ class Runner:
         if target is None:
             return None  # the job build says so
         generation = target.metadata.generation
-        if target.deleting or getattr(target.spec, "desiredState", "Provisioned") != "Provisioned":
-            return (f"superseded: {ref.kind} {ref.name} is to be destroyed (generation {generation}) "
-                    "before this run started")
+        desired = getattr(target.spec, "desiredState", "Provisioned")
+        if target.deleting:
+            return f"superseded: {ref.kind} {ref.name} is being deleted; this run had not started"
+        if desired != "Provisioned":
+            return (f"superseded: generation {generation} of {ref.kind} {ref.name} asks for desiredState "
+                    f"{desired}; this run had not started")
         if job_mod.applied_spec(target) != snapshot.model_dump(mode="json"):
             return (f"superseded: generation {generation} of {ref.kind} {ref.name} changed its config before "
                     f"this run of generation {op.spec.targetGeneration} started")
