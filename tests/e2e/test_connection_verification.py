@@ -162,3 +162,22 @@ def test_quick_secret_ref_flips_end_as_the_last_spec_says(custom, core, namespac
     right = flip(["ext-id", "wrong", "ext-id"])
     settled(right, "active")
     holds(right, "active")
+
+
+def test_a_result_computed_for_an_older_spec_is_never_written(custom, core, namespace, role) -> None:
+    """The guard itself, deterministically: a verification that succeeded for the previous Secret and ends
+    after the spec named another one (what a slow timer tick is) writes nothing."""
+    from fleetyard.controllers import connection_phases, connection_verification
+
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    _secret(core, namespace, "wrong", "wrong-" + uuid.uuid4().hex)
+    _connection(custom, namespace, role)
+    old = get(custom, namespace, kinds.CONNECTION, "prod")["metadata"]["generation"]
+    _status_when(custom, namespace, "active")
+    custom.patch_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "connections", "prod",
+                                          {"spec": {"providerConfig": {"externalIdSecretRef": {"name": "wrong"}}}})
+    failed = _status_when(custom, namespace, "failed")
+    stale = connection_phases.Outcome("active", "Verified", "assumed the role with the previous Secret")
+    assert connection_verification.write_result(namespace, "prod", old, stale) is False
+    status = get(custom, namespace, kinds.CONNECTION, "prod")["status"]
+    assert status["status"] == "failed" and status["observedGeneration"] == failed["observedGeneration"] == old + 1

@@ -63,7 +63,7 @@ def verify(namespace: str, name: str, due: Due | None = None) -> connection_phas
             return None
         conn, outcome = _outcome(body)
         metrics.CONNECTION_VERIFICATIONS.labels(outcome.phase, outcome.reason).inc()
-        if not _write(namespace, name, generation, outcome):
+        if not write_result(namespace, name, generation, outcome):
             return None
     if conn is not None and outcome.phase == "active":
         try:
@@ -73,7 +73,8 @@ def verify(namespace: str, name: str, due: Due | None = None) -> connection_phas
     return outcome
 
 
-def _write(namespace: str, name: str, generation: int | None, outcome: connection_phases.Outcome) -> bool:
+def write_result(namespace: str, name: str, generation: int | None, outcome: connection_phases.Outcome) -> bool:
+    """Write `outcome` as the Connection's status if it still has `generation`; False when dropped."""
     for _ in range(WRITE_ATTEMPTS):
         current = resources.get_object(kinds.CONNECTION, namespace, name)
         if current is None:
