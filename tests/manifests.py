@@ -59,6 +59,19 @@ INVALID = [
     ("unknown-deletion-policy", kinds.NETWORK, "deletionPolicy", "Orphan", "deletionPolicy"),
     ("bad-version", kinds.PROVISIONED_CLUSTER, "config.kubernetesVersion", "v1.35", "kubernetesVersion"),
     ("bad-public-cidr", kinds.PROVISIONED_CLUSTER, "config.publicAccessCidrs", ["300.1.2.0/24"], "publicAccessCidrs"),
+    # refused, not normalized: the stored spec stays the manifest (no GitOps diff), nothing is guessed
+    ("public-cidr-host-bits", kinds.PROVISIONED_CLUSTER, "config.publicAccessCidrs",
+     ["203.0.113.0/24", "198.51.100.7/24"], "must not have host bits set"),
+    # JSON types as they are: no string or boolean for an integer, no number for a string
+    ("size-as-string", kinds.PROVISIONED_CLUSTER, "config.systemNodeGroup.desiredSize", "2", "desiredSize"),
+    ("size-as-boolean", kinds.PROVISIONED_CLUSTER, "config.systemNodeGroup.minSize", True, "minSize"),
+    ("version-as-number", kinds.PROVISIONED_CLUSTER, "config.kubernetesVersion", 1.35, "kubernetesVersion"),
+    ("name-as-number", kinds.NETWORK, "displayName", 7, "displayName"),
+    # names that render as something else, or break a log line
+    ("name-bidi-override", kinds.PROVISIONED_CLUSTER, "displayName", "Prod \u202egnp.exe", "bidi"),
+    ("name-zero-width", kinds.NETWORK, "displayName", "Prod\u200bnetwork", "zero-width"),
+    ("name-newline", kinds.CONNECTION, "displayName", "Prod\naccount", "control"),
+    ("name-bidi-isolate", kinds.CONNECTION, "displayName", "\u2066Prod\u2069", "bidi"),
     ("bad-region", kinds.PROVISIONED_CLUSTER, "region", "US East", "region"),
     ("unknown-desired-state", kinds.PROVISIONED_CLUSTER, "desiredState", "Running", "desiredState"),
     ("bad-network-cidr", kinds.NETWORK, "config.cidr", "10.0.0.0/33", "cidr"),

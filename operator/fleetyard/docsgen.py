@@ -290,8 +290,10 @@ def render_rest_api(doc: dict[str, Any]) -> str:
     for method, path, operation in _operations(doc):
         out.append(_operation_section(method, path, operation, schemas))
     out.append("## Schemas\n")
-    out.append("Every body the API answers or accepts. A field that is not required is left out of a "
-               "response, or `null`, when it has no value.\n")
+    out.append("Every body the API answers or accepts. In an answer every field is present (required), "
+               "`null` when it has no value and `[]` when a list is empty; in a request body, a field that is "
+               "not required may be left out. Fields described as an extension (`x-fleetyard-extension: true` "
+               "in the document) are fleetyard's additions to the clusters API contract.\n")
     for name in sorted(schemas):
         out.append(_schema_section(name, schemas[name]))
     return "\n".join(out).rstrip("\n") + "\n"

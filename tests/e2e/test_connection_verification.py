@@ -1,6 +1,7 @@
 """A platform engineer applies a Connection and watches it become active, or fail with a message
 they can act on, and recover once they fix it. Real apiserver, real operator process, moto with
-IAM access control (the role's trust policy checks sts:ExternalId)."""
+IAM access control (the role's trust policy checks sts:ExternalId; a role that does not exist or
+does not trust fleetyard cannot be assumed, as on AWS)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import time
 import uuid
 
 import kubernetes
+import pytest
 
-from fleetyard.devenv import customer_account
+from fleetyard.devenv import customer_account, people
 from fleetyard.models import conditions, kinds
 from tests import manifests
 from tests.conftest import create, get, wait_for
+from tests.e2e import infra
 from tests.e2e.connections import EXTERNAL_ID, connection as _connection, secret as _secret, status_when as _status_when
 
 def _events(core, namespace, name="prod") -> list:
@@ -61,6 +64,28 @@ def test_wrong_external_id_fails_and_recovers_when_the_secret_is_fixed(custom, c
     _status_when(custom, namespace, "active", timeout=20)
     assert any(e.reason == "Verified" for e in wait_for(
         lambda: [e for e in _events(core, namespace) if e.reason == "Verified"], 10, "Verified Event"))
+
+
+def _role_fleetyard_may_not_assume(env, case: str) -> customer_account.ConnectionRole:
+    name = f"FleetyardConnection-{uuid.uuid4().hex[:8]}"
+    arn = f"arn:aws:iam::{env.moto.account_id}:role/{name}"
+    if case == "the role trusts someone else":
+        someone = people.create_person(env.aws_env(), f"someone-{uuid.uuid4().hex[:6]}")
+        arn = infra.aws(env, "iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": someone.arn}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}))["Role"]["Arn"]
+    return customer_account.ConnectionRole(arn, "", env.moto.account_id)
+
+
+@pytest.mark.parametrize("case", ["the role does not exist", "the role trusts someone else"])
+def test_a_role_aws_would_not_let_fleetyard_assume_fails(env, custom, core, namespace, case) -> None:
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    role = _role_fleetyard_may_not_assume(env, case)
+    _connection(custom, namespace, role)
+    status = _status_when(custom, namespace, "failed")
+    assert "could not be assumed" in status["statusMessage"] and role.role_arn in status["statusMessage"]
+    assert conditions.find(status["conditions"], "ConnectionVerified")["reason"] == "AssumeRoleFailed"
 
 
 def test_missing_secret_is_named_in_the_status(custom, namespace, role) -> None:

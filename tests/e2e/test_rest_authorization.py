@@ -28,7 +28,8 @@ import pytest
 
 from fleetyard.models import kinds
 from fleetyard.rest import organizations
-from tests.e2e import inert, rest
+from tests.conftest import wait_for
+from tests.e2e import inert, infra, rest
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -57,6 +58,7 @@ EXPECTED = {
     "GET /infra/connections/{connection}/clusters/{cluster}/health":     (200, 200, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "GET /infra/connections/{connection}/clusters/{cluster}/kubeconfig": (409, 403, 403, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "GET /infra/connections/{connection}/clusters/{cluster}/metrics":    (409, 409, 409, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "GET /infra/connections/{connection}/instance-types":                (200, 200, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404),
 }
 # With the header naming the other organization (B for A's users, A for B's), every cell is 404.
 OTHER_ORGANIZATION_HEADER = {endpoint: (404,) * len(USERS) for endpoint in EXPECTED}
@@ -86,6 +88,10 @@ def _organization(env, custom, core, label: str) -> Org:
     for name in victims:
         inert.pending_cluster(custom, namespace, name)
     inert.network_not_active(custom, namespace)
+    # the catalog Operation the operator asks for once the Connection is verified (it fails: the role
+    # may only be assumed), which GET .../instance-types answers
+    wait_for(lambda: [o for o in infra.operations(custom, namespace, "prod", kind="Connection")
+                      if o["spec"]["operation"] == "listInstanceTypes"], 60, "the catalog Operation")
     names = [*TEAMS.values(), *victims]
     return Org(namespace=namespace, connection=rest.seed_id(custom, namespace, kinds.CONNECTION, "prod"),
                network=rest.seed_id(custom, namespace, kinds.NETWORK, "net"),

@@ -3,7 +3,9 @@ API of the session environment (real apiserver, real ServiceAccount token, real 
 operation of `/openapi.json`, positive and negative inputs, a bounded number of examples each.
 
 Checked for every answer: no 5xx, the status code is documented, the content type is documented,
-and the body is valid against the document's schema for that status.
+the body is valid against the document's schema for that status, and it keeps the seed's null
+convention (`null_convention`: every field of every object present, null rather than left out, no
+other field, no list null).
 
 The caller is a fleetyard-admin of an organization with real data, so requests reach the handlers:
 path parameters are most often real ids (hooks mix them into what schemathesis generates), the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import os
 from typing import Any
 
@@ -34,6 +37,59 @@ from tests.e2e import inert, rest
 
 # per operation; raise it locally to search longer (FLEETYARD_CONTRACT_EXAMPLES=500)
 MAX_EXAMPLES = int(os.environ.get("FLEETYARD_CONTRACT_EXAMPLES", "25"))
+REF = "#/components/schemas/"
+
+
+def convention_problems(value: Any, node: dict[str, Any], schemas: dict[str, Any], where: str = "") -> list[str]:
+    """Where `value` breaks the seed's null convention against the document's schema `node`: an object
+    without one of its fields (even an optional one: absent is never how "no value" is said), with a
+    field the document does not list, or a list that is null."""
+    if "$ref" in node:
+        node = {**schemas[node["$ref"].removeprefix(REF)], **{k: v for k, v in node.items() if k != "$ref"}}
+    options = node.get("anyOf")
+    if options:
+        if value is None and any(o.get("type") == "null" for o in options):
+            return []
+        return [p for o in options if o.get("type") != "null"
+                for p in convention_problems(value, o, schemas, where)][:5]
+    kind = node.get("type")
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{where or 'body'}: a list that is {json.dumps(value)}"]
+        return [p for i, item in enumerate(value)
+                for p in convention_problems(item, node.get("items") or {}, schemas, f"{where}[{i}]")]
+    if kind == "object" and isinstance(value, dict):
+        fields = node.get("properties")
+        if fields is None:  # a map (iacOutputs, fieldErrors)
+            mapped = node.get("additionalProperties")
+            return [p for k, v in value.items() if isinstance(mapped, dict)
+                    for p in convention_problems(v, mapped, schemas, f"{where}.{k}")]
+        problems = [f"{where}.{name}: left out" for name in fields if name not in value]
+        problems += [f"{where}.{name}: not in the document" for name in value if name not in fields]
+        return problems + [p for name, prop in fields.items() if name in value
+                           for p in convention_problems(value[name], prop, schemas, f"{where}.{name}")]
+    return []
+
+
+def null_convention(document: dict[str, Any]) -> Any:
+    """A schemathesis check of `convention_problems` for every JSON answer."""
+    schemas = document["components"]["schemas"]
+
+    @schemathesis.check
+    def seed_null_convention(ctx: Any, response: Any, case: schemathesis.Case) -> None:
+        operation = document["paths"][case.operation.path][case.method.lower()]
+        answer = (operation["responses"].get(str(response.status_code)) or {}).get("content") or {}
+        schema = (answer.get("application/json") or {}).get("schema")
+        if schema is None or not response.content:
+            return None
+        problems = convention_problems(response.json(), schema, schemas)
+        if problems:
+            raise AssertionError(f"{response.status_code} breaks the null convention: " + "; ".join(problems[:8]))
+        return None
+
+    return seed_null_convention
+
+
 CHECKS = [st_checks.not_a_server_error, openapi_checks.status_code_conformance,
           openapi_checks.content_type_conformance, openapi_checks.response_schema_conformance]
 
@@ -128,7 +184,8 @@ def test_every_answer_is_documented_and_no_5xx(env, world: World) -> None:
     loaded = list(schema.get_all_operations())
     assert all(r.ok() for r in loaded)
     operations = [r.ok() for r in loaded]
-    assert len(operations) == 14
+    assert len(operations) == 15  # the seed's 14 and the instance-type catalog
+    checks = [*CHECKS, null_convention(schema.raw_schema)]
     failures: dict[str, str] = {}
     statuses: dict[str, collections.Counter[int]] = {}
     for operation in operations:
@@ -141,7 +198,7 @@ def test_every_answer_is_documented_and_no_5xx(env, world: World) -> None:
                              suppress_health_check=list(hypothesis.HealthCheck), print_blob=False)
         @hypothesis.given(case=cases)
         def exchange(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(headers=world.headers, checks=CHECKS, timeout=30)
+            response = case.call_and_validate(headers=world.headers, checks=checks, timeout=30)
             seen[response.status_code] += 1
 
         try:
@@ -159,16 +216,23 @@ def test_every_answer_is_documented_and_no_5xx(env, world: World) -> None:
 
 def test_other_methods_are_405_naming_the_documented_ones(env, world: World) -> None:
     """Schemathesis' coverage phase sends methods a path does not have: the answer is 405 with the
-    seed's error object and an Allow header listing exactly the document's methods of that path."""
+    seed's error object and an Allow header listing exactly the document's methods of that path, and
+    HEAD beside GET (answered wherever GET is, without a body)."""
     wrong = []
     with rest.client(env, world.token) as api:
         doc = api.get("/openapi.json").json()
         for template, item in doc["paths"].items():
             path = template.format(connection=world.connection, cluster=world.clusters[0])
-            documented = sorted(m.upper() for m in item)
-            for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - set(documented)):
+            allowed = sorted({m.upper() for m in item} | ({"HEAD"} if "get" in item else set()))
+            for method in sorted({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - set(allowed)):
                 response = api.request(method, path)
-                got = (response.status_code, response.headers.get("allow"), response.json().get("code"))
-                if got != (405, ", ".join(documented), "MethodNotAllowed"):
+                code = response.json().get("code") if method != "HEAD" else "MethodNotAllowed"
+                got = (response.status_code, response.headers.get("allow"), code)
+                if got != (405, ", ".join(allowed), "MethodNotAllowed"):
                     wrong.append(f"  {method} {template}: {got}")
+            if "get" in item:
+                get, head = api.get(path), api.head(path)
+                if (head.status_code, head.content, head.headers.get("content-length")) != (
+                        get.status_code, b"", str(len(get.content))):
+                    wrong.append(f"  HEAD {template}: {head.status_code} {head.headers} vs GET {get.status_code}")
     assert not wrong, "unexpected answers to undocumented methods:\n" + "\n".join(wrong)

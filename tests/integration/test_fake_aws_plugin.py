@@ -401,6 +401,8 @@ def test_eks_lifecycle(moto: moto_server.MotoServer, pulumi_bin: pathlib.Path,
     admin_arn = f"arn:aws:iam::{moto.account_id}:role/{name}-admin"
     assert entry["accessEntries"][admin_arn]["accessEntryArn"] == out["accessEntryArn"]
     assert entry["accessEntries"][admin_arn]["policies"][ADMIN_POLICY]["accessScope"]["type"] == "cluster"
+    admin_id = iam.get_role(RoleName=f"{name}-admin")["Role"]["RoleId"]
+    assert entry["accessEntries"][admin_arn]["principalId"] == admin_id  # EKS keeps the principal's id
 
     stack.workspace.program = program("1.32", ["m7g.large"], (2, 5, 3))
     assert _changes(stack.up()) == {"update": 2}  # the cluster and the node group, in place

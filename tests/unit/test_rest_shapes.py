@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetyard.models import kinds
+from fleetyard.models import api, kinds
 from fleetyard.rest import shapes
 
 CONFIG = {"kubernetesVersion": "1.35", "publicAccessCidrs": [],
@@ -47,7 +47,8 @@ def test_connection_never_shows_the_external_id_secret() -> None:
                                                  "roleArn": "arn:aws:iam::123456789012:role/r",
                                                  "externalIdSecretRef": {"name": "ext", "key": "value"}}},
                               "status": {"status": "active", "lastVerifiedAt": "t"}})
-    assert "externalIdSecretRef" not in body["providerConfig"] and "ext" not in str(body)
+    assert "externalIdSecretRef" not in body["providerConfig"] and "'ext'" not in str(body)
+    assert body["providerConfig"]["externalIdSecretArn"] is None  # a seed field: present, null when unset
     assert body["status"] == "active" and "lastVerifiedAt" not in body
 
 
@@ -60,3 +61,19 @@ def test_operation_carries_its_organization_and_progress() -> None:
         "progress": {"stage": "destroying", "resources": [], "summary": {"total": 3}}}})
     assert body["organizationId"] == "acme" and body["updatedAt"] == "h"
     assert body["progress"]["summary"]["total"] == 3 and "operatorInstance" not in body
+
+
+def test_every_field_is_present_and_null_when_unset() -> None:
+    """The seed's null convention: a cluster nothing has happened to yet still has every field."""
+    spec_only = provisioned()
+    spec_only["spec"]["config"] = {k: v for k, v in CONFIG.items() if k != "publicAccessCidrs"}
+    body = shapes.external_cluster(spec_only, None, None)
+    assert set(body) == set(api.ExternalClusterPublic.model_fields)
+    unset = {k for k, v in body.items() if v is None}
+    assert unset == {"connectionId", "networkId", "clusterId", "statusMessage", "providerMetadata", "iacState",
+                     "iacOutputs", "jobRunnerRoleArn", "lastHealthStatus", "lastHealthMessage", "lastHealthCheckAt"}
+    assert body["config"]["publicAccessCidrs"] == [] and body["access"] == {"teams": []}  # lists: [], never null
+    op = shapes.operation({"metadata": meta("op-2"), "spec": {"operation": "provision"}, "status": {
+        "status": "failed", "error": {"code": "AccessDenied", "message": "no"}}})
+    assert op["error"] == {"code": "AccessDenied", "message": "no", "errorType": None, "details": None}
+    assert op["result"] is None and op["progress"] is None

@@ -37,7 +37,7 @@ def test_a_cluster_seen_before_its_connection_gets_the_connection_id_later() -> 
     s = store.Store()
     s.apply_event(kinds.PROVISIONED_CLUSTER, "ADDED", cluster("a", "AAAAAAAAAA", 5))
     entry = s.get(kinds.PROVISIONED_CLUSTER, "acme", "a")
-    assert entry is not None and "connectionId" not in entry.public
+    assert entry is not None and entry.public["connectionId"] is None and b'"connectionId":null' in entry.ref_json
     s.apply_event(kinds.CONNECTION, "ADDED", connection("prod", "CONNECTION", 6))
     entry = s.get(kinds.PROVISIONED_CLUSTER, "acme", "a")
     assert entry.public["connectionId"] == "CONNECTION" and b'"connectionId":"CONNECTION"' in entry.ref_json
@@ -102,3 +102,20 @@ def test_a_write_waits_for_its_echo_and_gives_up_in_time() -> None:
         return caught_up, never
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+def test_every_infra_page_has_a_marker_null_on_the_last() -> None:
+    import json
+
+    from fleetyard.rest import pagination, views
+
+    s = store.Store()
+    s.replace(kinds.PROVISIONED_CLUSTER, [cluster(n, f"{n.upper() * 10}", i, created=f"2026-11-27T10:00:0{i}Z")
+                                          for i, n in enumerate("abc")], "3")
+    index = s.clusters_sorted["acme"]
+    first = json.loads(views.infra_page(s, index, "acme", None, 2))
+    assert [i["id"] for i in first["items"]] == ["AAAAAAAAAA", "BBBBBBBBBB"] and first["marker"]
+    last = json.loads(views.infra_page(s, index, "acme", pagination.decode_marker(first["marker"]), 2))
+    assert [i["id"] for i in last["items"]] == ["CCCCCCCCCC"] and last["marker"] is None
+    assert json.loads(views.infra_page(s, index, "acme", None, 0))["marker"] is None
+    assert json.loads(views.infra_page(s, index, "acme", None, 3))["marker"] is None

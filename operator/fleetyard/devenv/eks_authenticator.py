@@ -20,7 +20,12 @@ does it (see `fleetyard.cloud.eks_token` for how one is made):
   ARN stays as it is; uid `aws-iam-authenticator:ACCT:USERID`, group `system:authenticated`,
   extra `accessKeyId`, `arn`, `canonicalArn`, `principalId`, `sessionName` and `x-k8s-aws-id`
   (the cluster name). Any other principal, and every failed check, is `authenticated: false`
-  with an error naming the reason (logged to `<state_dir>/eks-authenticator.log` too).
+  with an error naming the reason (logged to `<state_dir>/eks-authenticator.log` too);
+- then, if an `access` hook is given (`workload_cluster`: the cluster's EKS access entries,
+  `eks_access`), it turns that identity into the one the cluster knows (username and groups of the
+  principal's access entry) or refuses it (`Refused`: no entry), as EKS does. Without one, every
+  principal STS vouches for is authenticated under its canonical ARN, as aws-iam-authenticator
+  with a catch-all mapping would.
 
 With moto's IAM access control off, moto checks no signature, so the first name tried passes.
 """
@@ -63,11 +68,12 @@ _STS_TIMEOUT = 5.0
 ClusterNames = Iterable[str] | Callable[[], Iterable[str]]
 
 
-AccessGroups = Callable[[str, str], Iterable[str]]
-
-
 class Refused(Exception):
     """A token that does not authenticate; the message is the TokenReview's `status.error`."""
+
+
+Access = Callable[[str, "Identity"], "Identity"]
+"""(cluster name, identity STS vouched for) -> the identity the cluster knows; raises Refused."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Identity:
     uid: str
     groups: tuple[str, ...]
     extra: dict[str, list[str]]
+    region: str = ""  # the token's signing region (not part of the TokenReview)
 
     def user_info(self) -> dict[str, Any]:
         return {"username": self.username, "uid": self.uid, "groups": list(self.groups),
@@ -103,11 +110,11 @@ class EksAuthenticator(processes.Service):
 
     def __init__(self, state_dir: pathlib.Path, sts_endpoint: str | Callable[[], str],
                  cluster_names: ClusterNames = (), max_age: datetime.timedelta = MAX_AGE,
-                 access_groups: AccessGroups | None = None) -> None:
-        """`sts_endpoint` and a callable `cluster_names` are read at each review; `access_groups`
-        (cluster name, principal ARN) -> extra groups stands in for the cluster's access entries."""
+                 access: Access | None = None) -> None:
+        """`sts_endpoint` and a callable `cluster_names` are read at each review; `access` stands in
+        for the cluster's access entries (see the module docstring)."""
         self.state_dir = pathlib.Path(state_dir).resolve()
-        self.access_groups = access_groups
+        self.access = access
         self._sts_endpoint = sts_endpoint
         self._names: set[str] = set()
         self._names_source: Callable[[], Iterable[str]] | None = None
@@ -209,7 +216,7 @@ class EksAuthenticator(processes.Service):
             status = {"authenticated": False, "error": f"the authenticator failed: {exc!r}"}
         else:
             self.log(f"authenticated {identity.username} ({identity.extra['arn'][0]}, "
-                     f"cluster {identity.extra[CLUSTER_HEADER][0]})")
+                     f"cluster {identity.extra[CLUSTER_HEADER][0]}, groups {', '.join(identity.groups)})")
             status = {"authenticated": True, "user": identity.user_info()}
         return {"apiVersion": token_review.get("apiVersion") or "authentication.k8s.io/v1",
                 "kind": "TokenReview", "status": status}
@@ -218,13 +225,11 @@ class EksAuthenticator(processes.Service):
         """The identity behind an EKS token; `Refused` says why there is none."""
         url, params = self._check_url(self._decode(token))
         self._check_date(params["x-amz-date"], now or datetime.datetime.now(datetime.timezone.utc))
-        access_key = params["x-amz-credential"].split("/")[0]
+        scope = params["x-amz-credential"].split("/")
+        access_key = scope[0]
         cluster, answer = self._call_sts(url, access_key)
-        identity = self._identity(answer, access_key, cluster)
-        if self.access_groups is not None:
-            extra_groups = tuple(self.access_groups(cluster, identity.username))
-            identity = dataclasses.replace(identity, groups=identity.groups + extra_groups)
-        return identity
+        identity = self._identity(answer, access_key, cluster, scope[2] if len(scope) > 2 else "")
+        return identity if self.access is None else self.access(cluster, identity)
 
     @staticmethod
     def _decode(token: str) -> str:
@@ -302,7 +307,7 @@ class EksAuthenticator(processes.Service):
                       f"SignatureDoesNotMatch")
 
     @staticmethod
-    def _identity(answer: bytes, access_key: str, cluster: str) -> Identity:
+    def _identity(answer: bytes, access_key: str, cluster: str, region: str) -> Identity:
         try:
             root = ET.fromstring(answer)
         except ET.ParseError as exc:
@@ -316,7 +321,7 @@ class EksAuthenticator(processes.Service):
                  "principalId": [user_id], CLUSTER_HEADER: [cluster]}
         if ":assumed-role/" in arn:
             extra["sessionName"] = [arn.rsplit("/", 1)[1]]
-        return Identity(canonical, f"aws-iam-authenticator:{account}:{user_id}", GROUPS, extra)
+        return Identity(canonical, f"aws-iam-authenticator:{account}:{user_id}", GROUPS, extra, region)
 
 
 def _error_code(body: bytes) -> str:

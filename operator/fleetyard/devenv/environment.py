@@ -5,9 +5,10 @@ Used by `fleetyard dev up` and by the pytest session fixtures (one environment p
 Start order: control plane, workload cluster (`workload_cluster.WorkloadCluster`, unless
 `workload=False`: the API server every fake EKS cluster points at; its token webhook checks EKS
 tokens against moto's STS, looked up at each review, for the clusters in the fake plugin's state
-file), moto, the Helm chart's CRDs, RBAC, ServiceAccounts, peering object and webhook
-configurations (`chart`), the admission webhook server, operator, API server (`api_process`: moto's
-AWS settings, `api_env` on top; it does not need the operator to start). The three fleetyard
+file, and lets in whom those clusters' access entries name), moto, the Helm chart's CRDs, RBAC,
+ServiceAccounts, peering object and webhook configurations (`chart`), the admission webhook
+server, operator, API server (`api_process`: moto's AWS settings, `api_env` on top; it does not
+need the operator to start). The three fleetyard
 processes run as their chart ServiceAccounts (a TokenRequest token each), so a permission the
 chart forgets fails the tests. Stop runs the other way round, and a failed start stops whatever had
 started. The workload cluster starts before moto because moto's
@@ -25,7 +26,7 @@ from typing import Any
 import kubernetes
 
 from fleetyard.devenv import api_process, chart, controlplane, moto_server, operator_process, processes, provisioning
-from fleetyard.devenv import webhooks_process, workload_cluster
+from fleetyard.devenv import eks_access, webhooks_process, workload_cluster
 from fleetyard.kube import apply as kube_apply
 from fleetyard.kube import client as kube_client
 from fleetyard.models import kinds
@@ -53,7 +54,7 @@ class Environment:
             self.workload = workload_cluster.WorkloadCluster(
                 state_dir / "workload", lambda: self.moto.endpoint,
                 workload_cluster.plugin_cluster_names(state_dir / FAKE_AWS_STATE),
-                access_groups=workload_cluster.plugin_access_groups(state_dir / FAKE_AWS_STATE))
+                access_entries=eks_access.plugin_clusters(state_dir / FAKE_AWS_STATE))
         self.operator_env = dict(operator_env or {})
         self.operator: processes.ManagedProcess | None = None
         self.webhooks: processes.ManagedProcess | None = None

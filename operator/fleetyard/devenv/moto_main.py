@@ -27,6 +27,11 @@ With `FLEETYARD_FAKE_EKS_ENDPOINT` and `FLEETYARD_FAKE_EKS_CA_DATA` in the serve
 and `certificateAuthority.data` instead of moto's made-up host and random text, so DescribeCluster
 agrees with what the fake `aws` Pulumi plugin reports.
 
+sts:AssumeRole is decided as AWS decides it (`fleetyard.devenv.moto_sts`: trust policies with their
+principals and conditions, the caller's own policies, a missing role, AWS's parameter checks):
+moto's own check hands out credentials for a role that does not exist and without an external id
+the trust policy requires.
+
 CloudFormation stack ids are derived from account, region and stack name (a version-5 UUID; the
 n-th stack of the same name gets its own) instead of a random UUID, so a manifest can name the
 stack it expects: examples/ carry the stack ARNs `fleetyard.devenv.samples` deploys them as.
@@ -46,10 +51,18 @@ from botocore.awsrequest import AWSRequest
 from moto.cloudformation import models as cloudformation_models
 from moto.core import responses
 from moto.eks import models as eks_models
+from moto.core import exceptions as moto_exceptions
 from moto.iam import access_control
+from moto.iam import exceptions as iam_exceptions
+from moto.iam import models as iam_models
 from moto.moto_server import werkzeug_app
 from moto.server import main
+from moto.sts import exceptions as sts_exceptions
+from moto.sts import models as sts_models
+from moto.sts import responses as sts_responses
 from moto.utilities import utils as moto_utils
+
+from fleetyard.devenv import moto_sts
 
 _SIGNATURE = "X-Amz-Signature"
 _ALGORITHM = "AWS4-HMAC-SHA256"
@@ -59,6 +72,8 @@ _iam_request_init = access_control.IAMRequestBase.__init__
 _get_access_key = responses.BaseResponse.get_access_key
 _infer_service = werkzeug_app.DomainDispatcherApplication.infer_service_region_host
 _eks_cluster_init = eks_models.Cluster.__init__
+_check_action_permitted = access_control.IAMRequestBase.check_action_permitted
+_assume_role = sts_responses.TokenResponse.assume_role
 
 IAM_PREFIXES = {"monitoring": "cloudwatch"}
 EKS_ENDPOINT_ENV = "FLEETYARD_FAKE_EKS_ENDPOINT"
@@ -166,6 +181,88 @@ def _eks_cluster_init_workload(self: Any, *args: Any, **kwargs: Any) -> None:
         self.certificate_authority = {"data": ca_data}
 
 
+def _first(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
+def _role(role_arn: str | None) -> Any | None:
+    """The IAM role `role_arn` names, in its own account, or None."""
+    parts = str(role_arn or "").split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam":
+        return None
+    try:
+        return iam_models.iam_backends[parts[4]][parts[1]].get_role_by_arn(role_arn)
+    except iam_exceptions.NotFoundException:
+        return None
+
+
+def _caller(access_key: Any) -> moto_sts.Caller:
+    if isinstance(access_key, access_control.AssumedRoleAccessKey):
+        sts = sts_models.sts_backends[access_key.account_id][access_key.partition]
+        session = sts.get_assumed_role_from_access_key(access_key._access_key_id)
+        if session is not None:
+            return moto_sts.Caller(session.arn, session.account_id, session.user_id, session.role_arn)
+        return moto_sts.Caller(access_key.arn, access_key.account_id)
+    user = access_key.backend.get_user(access_key._owner_user_name)
+    return moto_sts.Caller(user.arn, user.account_id, user.id)
+
+
+def _identity_verdict(policies: list[Any], action: str, resource: str) -> moto_sts.Verdict:
+    verdict = moto_sts.Verdict.NONE
+    for policy in policies:
+        result = access_control.IAMPolicy(policy).is_action_permitted(action, resource)
+        if result == access_control.PermissionResult.DENIED:
+            return moto_sts.Verdict.DENY
+        if result == access_control.PermissionResult.PERMITTED:
+            verdict = moto_sts.Verdict.ALLOW
+    return verdict
+
+
+def _assume_role_denied(caller_arn: str, role_arn: str) -> moto_exceptions.AccessDeniedError:
+    return moto_exceptions.AccessDeniedError(user_arn=caller_arn,
+                                             action=f"{moto_sts.ASSUME_ROLE} on resource: {role_arn}")
+
+
+def _check_action_permitted_sts(self: Any, resource: str) -> None:
+    if self._action != moto_sts.ASSUME_ROLE:
+        _check_action_permitted(self, resource)
+        return
+    caller = _caller(self._access_key)
+    role = _role(resource)
+    if role is None:
+        raise _assume_role_denied(caller.arn, resource)
+    context = moto_sts.request_context(caller, _first(self._data, "ExternalId"),
+                                       _first(self._data, "RoleSessionName"))
+    trust = moto_sts.trust_decision(role.assume_role_policy_document, caller, context)
+    identity = _identity_verdict(self._access_key.collect_policies(), self._action, resource)
+    if not moto_sts.assume_role_allowed(identity, trust, role.account_id == caller.account):
+        raise _assume_role_denied(caller.arn, resource)
+
+
+def _assume_role_checked(self: Any) -> Any:
+    for name, param, pattern in (("roleSessionName", "RoleSessionName", moto_sts.SESSION_NAME),
+                                 ("externalId", "ExternalId", moto_sts.EXTERNAL_ID)):
+        message = moto_sts.parameter_error(name, self._get_param(param), pattern)
+        if message:
+            raise sts_exceptions.STSValidationError(message)
+    role_arn = self._get_param("RoleArn")
+    access_key = self.get_access_key()
+    role = _role(role_arn)
+    if role is None:
+        raise _assume_role_denied(self.backend.get_caller_identity(access_key, self.region)[1], role_arn)
+    chained = self.backend.get_assumed_role_from_access_key(access_key) is not None
+    message = moto_sts.session_duration_error(self._get_int_param("DurationSeconds", 3600),
+                                              role.max_session_duration, chained)
+    if message:
+        raise sts_exceptions.STSValidationError(message)
+    return _assume_role(self)
+
+
+access_control.IAMRequestBase.check_action_permitted = _check_action_permitted_sts
+sts_responses.TokenResponse.assume_role = _assume_role_checked
 access_control.IAMRequest.__init__ = _iam_request_init_presigned
 eks_models.Cluster.__init__ = _eks_cluster_init_workload
 cloudformation_models.generate_stack_id = _stack_id_from_name

@@ -3,21 +3,30 @@
 moto's EKS clusters have a fake endpoint and random `certificateAuthority.data`. `WorkloadCluster`
 is a second etcd + kube-apiserver (`controlplane.ControlPlane`, state in `<state_dir>/control-plane`)
 that authenticates bearer tokens like EKS: through `eks_authenticator.EksAuthenticator`
-(`<state_dir>/authenticator`), a TokenReview webhook that checks EKS tokens against STS (moto)
-and names the caller by its canonical IAM ARN (an assumed role: `arn:aws:iam::ACCT:role/ROLE`).
-The apiserver caches a review for `WEBHOOK_CACHE_TTL` (10 s), successes and failures alike.
+(`<state_dir>/authenticator`), a TokenReview webhook that checks EKS tokens against STS (moto),
+then through the cluster's access entries (`eks_access`, from `access_entries`: in the
+Environment, what the fake `aws` plugin recorded, `eks_access.plugin_clusters(state_file)`). A
+principal without an access entry is refused (401, as EKS answers); one with an entry gets its
+username (an assumed role: `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`) and groups: its
+`kubernetesGroups` and one group per associated access policy and scope. At start the cluster
+creates a ClusterRole per EKS access policy with the policy's rules (`eks_access_policies`) and a
+ClusterRoleBinding of the policy's cluster-scope group to it; the RoleBinding of a
+namespace-scoped group is created in its namespace when a review first needs it. The apiserver
+caches a refused token for `webhook_cache_ttl` (default `WEBHOOK_CACHE_TTL`, 10 s) and an
+accepted one for at least `TOKEN_SUCCESS_CACHE`: its own token cache (TokenSuccessCacheTTL, not a
+flag) keeps successes 10 s however short the webhook's TTL (kube-apiserver warns so at start;
+reviews of one token were seen 10.1 s apart). So a new access entry lets a token in once its
+refusal expires, and a deleted one (or a removed access policy) shuts it out up to 10 s later.
 
 `env()` (`FLEETYARD_FAKE_EKS_ENDPOINT`, `FLEETYARD_FAKE_EKS_CA_DATA`) in the environment of moto's
 server (`moto_main`, so start this first: the webhook asks for moto's endpoint only at each review)
 and of the fake `aws` Pulumi plugin makes `endpoint` and `ca_data` every EKS cluster's `endpoint`
 and `certificateAuthority.data`, in DescribeCluster and stack outputs alike: all clusters of a
-test bed share this one API server.
-`grant_cluster_admin(username)` is the stand-in for an EKS access entry with
-AmazonEKSClusterAdminPolicy: a ClusterRoleBinding to `cluster-admin`. Tests create Nodes and Pods
-through `admin_kubeconfig` (alias `admin`; a client certificate in `system:masters`) or
-`admin_api`; nothing runs them. It runs no kube-controller-manager: its node lifecycle controller
-would turn those kubelet-less Nodes `Ready=Unknown` (tainted unreachable) 50 s after the test set
-them Ready, and nothing of fleetyard's needs garbage collection there.
+test bed share this one API server. Tests create Nodes and Pods through `admin_kubeconfig` (alias
+`admin`; a client certificate in `system:masters`) or `admin_api`; nothing runs them. It runs no
+kube-controller-manager: its node lifecycle controller would turn those kubelet-less Nodes
+`Ready=Unknown` (tainted unreachable) 50 s after the test set them Ready, and nothing of
+fleetyard's needs garbage collection there.
 
 A token is accepted for the cluster names given as `cluster_names` (a set, or a callable read at
 each review such as `plugin_cluster_names(state_file)`: the clusters the fake plugin created)
@@ -27,23 +36,25 @@ and those added by `allow_cluster`.
 from __future__ import annotations
 
 import base64
-import hashlib
+import dataclasses
 import json
 import pathlib
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import kubernetes
 
-from fleetyard.devenv import controlplane, eks_authenticator, processes
+from fleetyard.devenv import controlplane, eks_access, eks_access_policies, eks_authenticator, processes
 from fleetyard.kube import client as kube_client
 
 CONTEXT = "fleetyard-workload"
 WEBHOOK_CACHE_TTL = "10s"
+TOKEN_SUCCESS_CACHE = 10.0  # seconds: kube-apiserver's own cache of accepted tokens
 ENDPOINT_ENV = "FLEETYARD_FAKE_EKS_ENDPOINT"
 CA_DATA_ENV = "FLEETYARD_FAKE_EKS_CA_DATA"
-CLUSTER_ADMIN = "cluster-admin"
-ACCESS_LABEL = "fleetyard.io/eks-access-entry"
+POLICY_LABELS = {"fleetyard.io/test-bed": "eks-access-policy"}
+
+AccessEntries = Callable[[str, str], eks_access.ClusterAccess | None]
+"""(cluster name, region) -> the cluster's access configuration, None for a cluster without any."""
 
 
 def plugin_cluster_names(state_file: pathlib.Path) -> Callable[[], list[str]]:
@@ -57,50 +68,31 @@ def plugin_cluster_names(state_file: pathlib.Path) -> Callable[[], list[str]]:
     return names
 
 
-ADMIN_GROUP = "fleetyard:eks-cluster-admin"
-ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-
-
-def plugin_access_groups(state_file: pathlib.Path) -> eks_authenticator.AccessGroups:
-    """EKS access entries, as the fake plugin recorded them: a principal with the cluster-scoped
-    AmazonEKSClusterAdminPolicy on the cluster its token names gets `ADMIN_GROUP`, which the
-    workload cluster binds to cluster-admin. So who may do what follows the access entries the
-    cluster program creates, as on EKS."""
-    def groups(cluster: str, principal: str) -> list[str]:
-        try:
-            clusters = json.loads(pathlib.Path(state_file).read_text()).get("clusters") or {}
-        except (OSError, ValueError, AttributeError):
-            return []
-        for key, entry in clusters.items():
-            if key.partition("/")[2] != cluster:
-                continue
-            policies = ((entry.get("accessEntries") or {}).get(principal) or {}).get("policies") or {}
-            if (policies.get(ADMIN_POLICY) or {}).get("accessScope", {}).get("type") == "cluster":
-                return [ADMIN_GROUP]
-        return []
-    return groups
-
-
 class WorkloadCluster(processes.Service):
     """kube-apiserver + etcd + EKS token webhook; see the module docstring."""
 
     def __init__(self, state_dir: pathlib.Path, sts_endpoint: str | Callable[[], str],
                  cluster_names: eks_authenticator.ClusterNames = (),
-                 access_groups: eks_authenticator.AccessGroups | None = None,
-                 etcd: pathlib.Path | None = None, kube_apiserver: pathlib.Path | None = None) -> None:
-        """`sts_endpoint` (moto's endpoint, or a callable giving it) is read at each review."""
+                 access_entries: AccessEntries | None = None,
+                 etcd: pathlib.Path | None = None, kube_apiserver: pathlib.Path | None = None,
+                 webhook_cache_ttl: str = WEBHOOK_CACHE_TTL) -> None:
+        """`sts_endpoint` (moto's endpoint, or a callable giving it) is read at each review, and so
+        is `access_entries` (None: no cluster has any, so every token is refused)."""
         self.state_dir = pathlib.Path(state_dir).resolve()
+        self.access_entries: AccessEntries = access_entries or (lambda cluster, region: None)
+        self.webhook_cache_ttl = webhook_cache_ttl
         self.authenticator = eks_authenticator.EksAuthenticator(
-            self.state_dir / "authenticator", sts_endpoint, cluster_names, access_groups=access_groups)
+            self.state_dir / "authenticator", sts_endpoint, cluster_names, access=self._access)
         webhook_config = self.state_dir / "authenticator" / "webhook.kubeconfig"
         self.control_plane = controlplane.ControlPlane(
             self.state_dir / "control-plane", etcd, kube_apiserver, context_name=CONTEXT,
             controller_manager=False,
             extra_args=[f"--authentication-token-webhook-config-file={webhook_config}",
-                        f"--authentication-token-webhook-cache-ttl={WEBHOOK_CACHE_TTL}",
+                        f"--authentication-token-webhook-cache-ttl={webhook_cache_ttl}",
                         "--authentication-token-webhook-version=v1"])
         self._webhook_config = webhook_config
         self._api: kubernetes.client.ApiClient | None = None
+        self._webhook_api: kubernetes.client.ApiClient | None = None
 
     @property
     def endpoint(self) -> str:
@@ -142,86 +134,82 @@ class WorkloadCluster(processes.Service):
         self.authenticator.allow_cluster(name)
 
     def start(self, timeout: float = 90) -> None:
-        """Start the token webhook, then etcd and kube-apiserver; on failure stop what started."""
+        """Start the token webhook, then etcd and kube-apiserver, then install the access policies'
+        ClusterRoles; on failure stop what started."""
         try:
             self.authenticator.start()
             self.authenticator.write_webhook_kubeconfig(self._webhook_config)
             self.control_plane.start(timeout)
-            self._bind_admin_group()
+            self._webhook_api = kube_client.client_for(str(self.admin_kubeconfig))
+            self._install_access_policies()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None
+        for api in (self._api, self._webhook_api):
+            if api is not None:
+                api.close()
+        self._api = self._webhook_api = None
         try:
             self.control_plane.stop()
         finally:
             self.authenticator.stop()
 
-    def _bind_admin_group(self) -> None:
-        rbac = kubernetes.client.RbacAuthorizationV1Api(self.admin_api)
+    def _install_access_policies(self) -> None:
+        """A ClusterRole per EKS access policy and a ClusterRoleBinding of its cluster-scope group."""
+        rbac = kubernetes.client.RbacAuthorizationV1Api(self._webhook_api)
+        for name in eks_access_policies.RULES:
+            group = eks_access.policy_group(name)
+            _create(rbac.create_cluster_role, eks_access_policies.cluster_role(name, group, POLICY_LABELS))
+            _create(rbac.create_cluster_role_binding, _binding(group, group, group))
+
+    def _access(self, cluster: str, identity: eks_authenticator.Identity) -> eks_authenticator.Identity:
+        """The token webhook's access hook: the identity the cluster's access entries give."""
+        arn = identity.extra["arn"][0]
+        caller = eks_access.Caller(arn, arn.split(":")[4], identity.extra["principalId"][0],
+                                   identity.extra["accessKeyId"][0])
         try:
-            rbac.create_cluster_role_binding({
-                "metadata": {"name": "fleetyard-eks-access-entries"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLUSTER_ADMIN},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": ADMIN_GROUP}]})
+            access = eks_access.resolve(self.access_entries(cluster, identity.region), caller,
+                                        self._namespaces)
+        except eks_access.NoAccess as exc:
+            raise eks_authenticator.Refused(str(exc)) from None
+        for policy, namespace in access.bindings:
+            self._bind_in_namespace(policy, namespace)
+        return dataclasses.replace(identity, username=access.username,
+                                   groups=(*eks_authenticator.GROUPS, *access.groups))
+
+    def _namespaces(self) -> list[str]:
+        namespaces = kubernetes.client.CoreV1Api(self._webhook_api).list_namespace().items
+        return [n.metadata.name for n in namespaces]
+
+    def _bind_in_namespace(self, policy: str, namespace: str) -> None:
+        """The RoleBinding of `policy`'s group for `namespace` to its ClusterRole."""
+        group = eks_access.policy_group(policy)
+        rbac = kubernetes.client.RbacAuthorizationV1Api(self._webhook_api)
+        try:
+            _create(rbac.create_namespaced_role_binding, namespace,
+                    _binding(group, group, eks_access.policy_group(policy, namespace), kind="RoleBinding",
+                             namespace=namespace))
         except kubernetes.client.ApiException as exc:
-            if exc.status != 409:
+            if exc.status != 404:  # 404: the namespace went away since it was listed
                 raise
 
-    def grant_cluster_admin(self, username: str, timeout: float = 10) -> str:
-        """Bind `username` to `cluster-admin` (an EKS access entry's stand-in) and wait until the
-        authorizer says so. Idempotent; returns the ClusterRoleBinding's name."""
-        name = _binding_name(username)
-        rbac = kubernetes.client.RbacAuthorizationV1Api(self.admin_api)
-        body = {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name, "labels": {ACCESS_LABEL: "true"},
-                         "annotations": {"fleetyard.io/principal": username}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": CLUSTER_ADMIN},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": username}],
-        }
-        try:
-            rbac.create_cluster_role_binding(body)
-        except kubernetes.client.ApiException as exc:
-            if exc.status != 409:
-                raise
-            rbac.replace_cluster_role_binding(name, body)
-        self._wait_allowed(username, True, timeout)
-        return name
 
-    def revoke_cluster_admin(self, username: str, timeout: float = 10) -> None:
-        """Delete what `grant_cluster_admin` created and wait until the authorizer says so."""
-        rbac = kubernetes.client.RbacAuthorizationV1Api(self.admin_api)
-        try:
-            rbac.delete_cluster_role_binding(_binding_name(username))
-        except kubernetes.client.ApiException as exc:
-            if exc.status != 404:
-                raise
-        self._wait_allowed(username, False, timeout)
-
-    def can(self, username: str, verb: str = "*", resource: str = "*",
-            groups: Iterable[str] = eks_authenticator.GROUPS) -> bool:
-        """A SubjectAccessReview: may `username` do `verb` on `resource` cluster-wide?"""
-        review = kubernetes.client.AuthorizationV1Api(self.admin_api).create_subject_access_review({
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-            "spec": {"user": username, "groups": list(groups),
-                     "resourceAttributes": {"verb": verb, "resource": resource, "group": "*"}}})
-        return bool(review.status.allowed)
-
-    def _wait_allowed(self, username: str, allowed: bool, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self.can(username) != allowed:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"RBAC did not {'allow' if allowed else 'deny'} {username} "
-                                   f"everything within {timeout}s")
-            time.sleep(0.05)
+def _binding(name: str, cluster_role: str, group: str, kind: str = "ClusterRoleBinding",
+             namespace: str | None = None) -> dict[str, object]:
+    metadata: dict[str, object] = {"name": name, "labels": dict(POLICY_LABELS)}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}]}
 
 
-def _binding_name(username: str) -> str:
-    return f"eks-access-entry-{hashlib.sha256(username.encode()).hexdigest()[:16]}"
+def _create(create: Callable[..., object], *args: object) -> None:
+    """Create something that may already exist."""
+    try:
+        create(*args)
+    except kubernetes.client.ApiException as exc:
+        if exc.status != 409:
+            raise

@@ -17,7 +17,7 @@ class ClusterSpec(common.Model):
                         "spec: set exactly one of provisionedClusterRef or kubeconfigSecretRef"),
     ))
 
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
+    displayName: common.DisplayName
     region: str | None = pydantic.Field(None, pattern=validation.REGION_PATTERN)
     access: common.Access = pydantic.Field(default_factory=common.Access)
     provisionedClusterRef: common.LocalObjectReference | None = pydantic.Field(

@@ -5,7 +5,7 @@ Imported by the per-kind model modules; imports nothing but pydantic and the sta
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import pydantic
 
@@ -15,13 +15,26 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 
 
 class Model(pydantic.BaseModel):
-    """Base of every API type: seed field names verbatim, unknown fields refused."""
+    """Base of every API type: seed field names verbatim, unknown fields refused, and JSON's types as
+    they are (strict: no `"3"` or `true` for an integer, no number for a string), as the CRD schema
+    has them, so a REST body and a manifest are refused alike."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     def as_stored(self) -> dict[str, Any]:
         """The fields as they were read (or set), in JSON form: what a merge patch compares against."""
         return self.model_dump(mode="json", exclude_unset=True)
+
+
+def check_name(value: str, info: pydantic.ValidationInfo) -> str:
+    """A display name holds no control, bidi or zero-width character (named by its field)."""
+    return validation.check_display_name(value, info.field_name or "name")
+
+
+DisplayName = Annotated[str, pydantic.Field(
+    min_length=1, max_length=128, json_schema_extra=validation.cel(*validation.display_name_rules("displayName")),
+    description="The name people read; no control, bidi or zero-width characters."),
+    pydantic.AfterValidator(check_name)]
 
 
 class LocalObjectReference(Model):

@@ -49,7 +49,7 @@ class ConnectionProviderConfig(common.Model):
 
 class ConnectionSpec(common.Model):
     provider: Literal["aws"] = pydantic.Field("aws", json_schema_extra=validation.immutable("provider"))
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
+    displayName: common.DisplayName
     providerConfig: ConnectionProviderConfig
 
 

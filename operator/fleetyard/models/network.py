@@ -35,7 +35,7 @@ class NetworkConfig(common.Model):
 class NetworkSpec(common.Model):
     connectionRef: common.LocalObjectReference = pydantic.Field(
         json_schema_extra=validation.immutable("connectionRef"))
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
+    displayName: common.DisplayName
     region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"))
     config: NetworkConfig
     deletionPolicy: Literal["Delete", "Retain"] = pydantic.Field(

@@ -7,12 +7,19 @@ admission and as pydantic validators for the REST API, with the same messages.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
 from fleetyard.models import common, network, validation
 from fleetyard.models import health as health_shape
+
+
+def flatten_instance_types(value: Any) -> Any:
+    """Accept the seed example's nested form ([["m7g.large"]]); keep a flat list."""
+    if isinstance(value, list) and any(isinstance(v, list) for v in value):
+        return [item for v in value for item in (v if isinstance(v, list) else [v])]
+    return value
 
 
 class NodeGroup(common.Model):
@@ -42,10 +49,7 @@ class NodeGroup(common.Model):
     @pydantic.field_validator("instanceTypes", mode="before")
     @classmethod
     def _flatten(cls, value: Any) -> Any:
-        """Accept the seed example's nested form ([["m7g.large"]]); keep a flat list."""
-        if isinstance(value, list) and any(isinstance(v, list) for v in value):
-            return [item for v in value for item in (v if isinstance(v, list) else [v])]
-        return value
+        return flatten_instance_types(value)
 
     @pydantic.field_validator("instanceTypes")
     @classmethod
@@ -67,23 +71,30 @@ class NodeGroup(common.Model):
         return self
 
 
+PUBLIC_ACCESS_CIDR = "config.publicAccessCidrs[*]"
+
+
+def _public_access_cidr(value: str) -> str:
+    return validation.check_ipv4_cidr(value, PUBLIC_ACCESS_CIDR, exact=True)
+
+
+# checked one by one, so a refusal names the item (config.publicAccessCidrs[2])
+PublicAccessCidr = Annotated[str, pydantic.AfterValidator(_public_access_cidr)]
+
+
 class ClusterConfig(common.Model):
     kubernetesVersion: str = pydantic.Field(
         pattern=validation.KUBERNETES_VERSION_PATTERN, max_length=5,
         json_schema_extra=validation.cel(*validation.VERSION_TRANSITION_RULES),
         description="Kubernetes minor version, e.g. 1.35; raised one minor at a time, never lowered.")
     systemNodeGroup: NodeGroup
-    publicAccessCidrs: list[str] = pydantic.Field(
+    publicAccessCidrs: list[PublicAccessCidr] = pydantic.Field(
         default_factory=list, max_length=40,
         json_schema_extra={"items": {"type": "string", "pattern": validation.IPV4_CIDR_PATTERN, "maxLength": 18,
                                      "x-kubernetes-validations": validation.cidr_rules(
-                                         "config.publicAccessCidrs[*]")}},
-        description="CIDRs allowed to reach the public API endpoint; empty means 0.0.0.0/0.")
-
-    @pydantic.field_validator("publicAccessCidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        return [validation.check_ipv4_cidr(v, "config.publicAccessCidrs[*]") for v in value]
+                                         PUBLIC_ACCESS_CIDR, exact=True)}},
+        description="CIDRs allowed to reach the public API endpoint (network addresses: no host bits); "
+                    "empty means 0.0.0.0/0.")
 
 
 class ProviderMetadata(common.Model):
@@ -96,7 +107,7 @@ class ProvisionedClusterSpec(common.Model):
     connectionRef: common.LocalObjectReference = pydantic.Field(
         json_schema_extra=validation.immutable("connectionRef"))
     networkRef: common.LocalObjectReference = pydantic.Field(json_schema_extra=validation.immutable("networkRef"))
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
+    displayName: common.DisplayName
     region: str = pydantic.Field(pattern=validation.REGION_PATTERN, json_schema_extra=validation.immutable("region"))
     config: ClusterConfig
     desiredState: Literal["Provisioned", "Pending", "Destroyed"] = pydantic.Field(

@@ -8,7 +8,7 @@ from fleetyard.models import common
 
 
 class TeamSpec(common.Model):
-    displayName: str = pydantic.Field(min_length=1, max_length=128)
+    displayName: common.DisplayName
     members: list[str] = pydantic.Field(default_factory=list, max_length=1000,
                                         description="Usernames as the management cluster authenticates them.")
     groups: list[str] = pydantic.Field(default_factory=list, max_length=100,

@@ -8,6 +8,7 @@ the equivalent checks for the REST API. Imports nothing but the standard library
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from typing import Any
 
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
@@ -21,6 +22,16 @@ MIXED_ARCHITECTURES_MESSAGE = ("config.systemNodeGroup.instanceTypes must not mi
                                "(arm64 Graviton types such as m7g with x86_64 types)")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+# Characters a display name must not hold: controls (Cc), format characters (Cf: the bidi overrides
+# and isolates U+202A-202E/U+2066-2069, LRM/RLM, zero-width space/joiners, the BOM, soft hyphen) and
+# line/paragraph separators (Zl, Zp). They make a name render differently from what it is (Trojan
+# Source, CVE-2021-42574) or break the lines of logs and `kubectl get`. RE2 (CEL) spells the classes
+# as Python's unicodedata names them; Cs (lone surrogates) can only reach the Python side.
+NAME_REFUSED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
+NAME_REFUSED_PATTERN = "[" + "".join(f"\\p{{{c}}}" for c in NAME_REFUSED_CATEGORIES) + "]"
+NAME_CHARACTERS_MESSAGE = "must not contain control, bidi, zero-width or line-separator characters"
 
 
 def rule(cel: str, message: str, field_path: str | None = None) -> dict[str, str]:
@@ -40,17 +51,40 @@ def immutable(field: str) -> dict[str, Any]:
     return cel(rule("self == oldSelf", f"{field} is immutable"))
 
 
-def cidr_rules(field: str) -> list[dict[str, str]]:
-    return [rule("isCIDR(self) && cidr(self).ip().family() == 4",
-                 f"{field} must be an IPv4 CIDR such as 10.0.0.0/16")]
+def display_name_rules(field: str) -> list[dict[str, str]]:
+    return [rule(f"!self.matches(r'{NAME_REFUSED_PATTERN}')", f"{field} {NAME_CHARACTERS_MESSAGE}")]
 
 
-def check_ipv4_cidr(value: str, field: str, min_prefix: int = 0, max_prefix: int = 32) -> str:
+def check_display_name(value: str, field: str) -> str:
+    """The python twin of `display_name_rules`, naming the first character refused."""
+    for position, char in enumerate(value):
+        if unicodedata.category(char) in (*NAME_REFUSED_CATEGORIES, "Cs"):
+            raise ValueError(f"{field} {NAME_CHARACTERS_MESSAGE} (U+{ord(char):04X} at position {position})")
+    return value
+
+
+def cidr_rules(field: str, exact: bool = False) -> list[dict[str, str]]:
+    """CEL for an IPv4 CIDR; `exact` also refuses host bits (203.0.113.7/24): refused rather than
+    normalized, so the stored spec is the manifest (a GitOps diff stays empty) and what was meant is
+    never guessed."""
+    rules = [rule("isCIDR(self) && cidr(self).ip().family() == 4",
+                  f"{field} must be an IPv4 CIDR such as 10.0.0.0/16")]
+    if exact:
+        rules.append(rule(
+            "!isCIDR(self) || cidr(self) == cidr(self).masked()",
+            # a static message: a messageExpression building the masked CIDR is over the CRD cost budget
+            f"{field} must not have host bits set (e.g. 203.0.113.0/24, not 203.0.113.7/24)"))
+    return rules
+
+
+def check_ipv4_cidr(value: str, field: str, min_prefix: int = 0, max_prefix: int = 32, exact: bool = False) -> str:
     """The python twin of `cidr_rules`, for the REST API and unit tests."""
     try:
         net = ipaddress.IPv4Network(value, strict=False)
     except ValueError as exc:
         raise ValueError(f"{field} must be an IPv4 CIDR such as 10.0.0.0/16") from exc
+    if exact and str(net) != value:
+        raise ValueError(f"{field} must not have host bits set: {value} is the network {net}")
     if not min_prefix <= net.prefixlen <= max_prefix:
         raise ValueError(f"{field} prefix length must be between /{min_prefix} and /{max_prefix}")
     return value

@@ -60,7 +60,8 @@ async def _caller_context(request: fastapi.Request, requested: str | None) -> Co
     if not synced(request.app):
         raise errors.ApiError(503, "the API is still loading its caches", retryable=True, retry_after=1)
     svc = services_of(request)
-    return Context(svc, await svc.authenticator.caller(request.headers.get("authorization")), requested)
+    authorization = (request.headers.get("authorization") or "").strip()
+    return Context(svc, await svc.authenticator.caller(authorization), (requested or "").strip() or None)
 
 
 async def me_context(request: fastapi.Request, requested: OrganizationHeader = None) -> Context:
@@ -70,12 +71,29 @@ async def me_context(request: fastapi.Request, requested: OrganizationHeader = N
 
 async def org_context(request: fastapi.Request, requested: OrganizationHeader = None) -> Context:
     ctx = await _caller_context(request, requested)
-    org = await organizations.resolve(ctx.svc.cache, ctx.svc.authorizer, ctx.caller, requested)
+    org = await organizations.resolve(ctx.svc.cache, ctx.svc.authorizer, ctx.caller, ctx.requested)
     return dataclasses.replace(ctx, org=org)
 
 
 MeContext = Annotated[Context, fastapi.Depends(me_context)]
 OrgContext = Annotated[Context, fastapi.Depends(org_context)]
+
+JSON = "application/json"
+
+
+async def json_body(ctx: OrgContext, request: fastapi.Request) -> None:
+    """415 unless the body comes as `application/json` (after the caller is known: a stranger hears 401).
+    No body and no Content-Type passes, and the body's validation names what is missing."""
+    content_type = request.headers.get("content-type") or ""
+    if content_type.split(";", 1)[0].strip().lower() == JSON:
+        return
+    if not content_type and not await request.body():
+        return
+    raise errors.ApiError(415, f"the body must be sent as Content-Type: {JSON} (got "
+                               f"{content_type.strip() or 'no Content-Type'})")
+
+
+JsonBody = fastapi.Depends(json_body)
 
 ClusterId = Annotated[str, fastapi.Path(description="The cluster's id.", max_length=64)]
 ConnectionId = Annotated[str, fastapi.Path(description="The connection's id.", max_length=64)]

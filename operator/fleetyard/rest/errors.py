@@ -22,8 +22,12 @@ from fleetyard.rest import request_ids
 log = logging.getLogger(__name__)
 
 CODES = {400: "InvalidRequest", 401: "Unauthenticated", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-         409: "Conflict", 422: "InvalidRequest", 429: "TooManyRequests", 500: "InternalError",
-         502: "UpstreamError", 503: "Unavailable", 504: "Timeout"}
+         409: "Conflict", 415: "UnsupportedMediaType", 422: "InvalidRequest", 429: "TooManyRequests",
+         500: "InternalError", 502: "UpstreamError", 503: "Unavailable", 504: "Timeout"}
+# pydantic's type errors -> the JSON type the field wants (strict: nothing else is converted)
+JSON_TYPES = {"int_type": "an integer", "int_parsing": "an integer", "string_type": "a string",
+              "bool_type": "a boolean", "float_type": "a number", "list_type": "an array",
+              "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object"}
 # A message that starts with a field path ("config.systemNodeGroup.desiredSize must ...") names its field.
 LEADING_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*|\[\*\]|\[\d+\])+)[: ]")
 
@@ -53,15 +57,19 @@ def invalid(field: str, message: str) -> ApiError:
 
 
 def body(err: ApiError) -> dict[str, Any]:
-    details: dict[str, Any] = {"retryable": err.retryable, "requestId": request_ids.current()}
-    if err.retry_after is not None:
-        details["retryAfter"] = err.retry_after
-    if err.field_errors:
-        details["fieldErrors"] = err.field_errors
-    if err.caused_by:
-        details["causedBy"] = err.caused_by
+    """The seed's error object, every field present (null when it does not apply)."""
+    details = {"retryable": err.retryable, "retryAfter": err.retry_after, "fieldErrors": err.field_errors or None,
+               "requestId": request_ids.current() or None, "causedBy": err.caused_by}
     error_type = "client" if err.status < 500 else "server"
     return {"code": err.code, "message": err.message, "errorType": error_type, "details": details}
+
+
+def headers(err: ApiError) -> dict[str, str]:
+    """The error's headers, with `Retry-After` beside `details.retryAfter` (RFC 9110, 10.2.3)."""
+    out = dict(err.headers)
+    if err.retry_after is not None:
+        out["Retry-After"] = str(err.retry_after)
+    return out
 
 
 def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -80,18 +88,42 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "body"
 
 
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+
+
 def field_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for error in errors:
+        kind = error.get("type")
+        if kind == "json_invalid":  # pydantic's loc is the character offset: the body is what is wrong
+            offset = next((p for p in (error.get("loc") or ())[1:] if isinstance(p, int)), None)
+            where = f" at character {offset}" if offset is not None else ""
+            reason = (error.get("ctx") or {}).get("error", "cannot decode")
+            out.setdefault("body", f"is not valid JSON{where}: {reason}")
+            continue
         message = str(error.get("msg") or "is invalid").removeprefix("Value error, ")
         name = field_name(error.get("loc") or ())
         named = LEADING_FIELD.match(message)
-        if named and (name == "body" or named.group(1).startswith(name.split("[")[0])):
+        # a message naming its field ("config.x.y must ...") names it better, unless it is the
+        # same field with [*] where the location has the item's index
+        if named and (name == "body" or named.group(1).startswith(name.split("[")[0])) and \
+                named.group(1) != re.sub(r"\[\d+\]", "[*]", name):
             name = named.group(1)
-        if error.get("type") == "missing":
+        if kind == "missing":
             message = "is required"
-        elif error.get("type") == "extra_forbidden":
+        elif kind == "extra_forbidden":
             message = "is not a known field"
+        elif kind in JSON_TYPES and "input" in error:
+            given = json_type(error["input"])
+            message = f"must be {JSON_TYPES[kind]}, not {given}" + (
+                " (leave the field out to keep its current or default value)" if given == "null" else "")
         out.setdefault(name, message)
     return out
 
@@ -133,19 +165,33 @@ def rest_field(path: str) -> str:
 
 
 def allowed_methods(request: fastapi.Request) -> list[str]:
-    """Every method the document lists for the request's path (Starlette's 405 names only the methods
-    of the first route that matched the path, and FastAPI makes one route per method)."""
+    """Every method the document lists for the request's path, and HEAD where GET is (Starlette's 405
+    names only the methods of the first route that matched the path, and FastAPI makes one route per
+    method)."""
     methods: set[str] = set()
     for template, item in request.app.openapi().get("paths", {}).items():
         if starlette.routing.compile_path(template)[0].match(request.url.path):
             methods |= {m.upper() for m in item}
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
+
+
+def not_found_message(request: fastapi.Request) -> str:
+    """No route: say so, and name the path without its trailing slash if that one exists (never a redirect:
+    a client following one could lose its Authorization header or its method)."""
+    path = request.url.path
+    trimmed = path.rstrip("/")
+    if trimmed and trimmed != path and any(starlette.routing.compile_path(t)[0].match(trimmed)
+                                           for t in request.app.openapi().get("paths", {})):
+        return f"no endpoint at {path}; the resource is at {trimmed} (without the trailing slash)"
+    return f"no endpoint at {path}"
 
 
 def _respond(err: ApiError) -> responses.JSONResponse:
     if err.status >= 500:
         log.warning("request failed: %s %s", err.code, err.message)
-    return responses.JSONResponse(body(err), status_code=err.status, headers=err.headers)
+    return responses.JSONResponse(body(err), status_code=err.status, headers=headers(err))
 
 
 def install(app: fastapi.FastAPI) -> None:
@@ -162,10 +208,13 @@ def install(app: fastapi.FastAPI) -> None:
 
     @app.exception_handler(starlette.exceptions.HTTPException)
     async def _http(request: fastapi.Request, exc: starlette.exceptions.HTTPException) -> responses.JSONResponse:
-        headers = dict(exc.headers or {})
+        extra = dict(exc.headers or {})
+        message = str(exc.detail)
         if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
-        return _respond(ApiError(exc.status_code, str(exc.detail), headers=headers))
+            extra["Allow"] = ", ".join(allowed_methods(request)) or extra.get("Allow", "")
+        elif exc.status_code == 404 and message == "Not Found":  # Starlette's: no route matched
+            message = not_found_message(request)
+        return _respond(ApiError(exc.status_code, message, headers=extra))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: fastapi.Request, exc: Exception) -> responses.JSONResponse:

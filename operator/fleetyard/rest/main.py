@@ -19,8 +19,8 @@ import uvicorn
 from fleetyard import settings as settings_mod
 from fleetyard.kube import async_client, informer
 from fleetyard.models import kinds
-from fleetyard.rest import authn, authz, deps, errors, request_ids, store, writes
-from fleetyard.rest.routers import clusters, common, connection_clusters, me
+from fleetyard.rest import authn, authz, deps, errors, head, request_ids, store, writes
+from fleetyard.rest.routers import clusters, common, connection_clusters, connections, me
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,14 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             await api.close()
 
+    # no redirect for a trailing slash: a 404 that names the path without it (errors.not_found_message)
     app = fastapi.FastAPI(
-        title="fleetyard clusters API", version="1.0.0", lifespan=lifespan,
+        title="fleetyard clusters API", version="1.0.0", lifespan=lifespan, redirect_slashes=False,
         description="Kubernetes cluster management, both self-registered and provisioned into cloud accounts.")
     errors.install(app)
-    app.add_middleware(request_ids.RequestIds)
-    for router in (me.router, clusters.router, connection_clusters.router):
+    app.add_middleware(head.Head)
+    app.add_middleware(request_ids.RequestIds)  # outermost: logs HEAD as HEAD
+    for router in (me.router, clusters.router, connection_clusters.router, connections.router):
         app.include_router(router)
     app.openapi = _document(app)  # type: ignore[method-assign]
 

@@ -35,7 +35,8 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"x-request-id"), "")
+        incoming = next((v.decode("latin-1").strip() for k, v in scope.get("headers") or [] if k == b"x-request-id"),
+                        "")
         request_id = incoming if SANE.match(incoming) else secrets.token_hex(8)
         token = _current.set(request_id)
         started = time.perf_counter()
@@ -55,7 +56,8 @@ class RequestIds:
             if not state["status"]:
                 body = json.dumps({"code": "InternalError", "message": "internal error; the request id "
                                    "identifies it in the logs", "errorType": "server",
-                                   "details": {"retryable": True, "requestId": request_id}}).encode()
+                                   "details": {"retryable": True, "retryAfter": None, "fieldErrors": None,
+                                               "requestId": request_id, "causedBy": None}}).encode()
                 await send_with_id({"type": "http.response.start", "status": 500,
                                     "headers": [(b"content-type", b"application/json")]})
                 await send({"type": "http.response.body", "body": body})

@@ -29,12 +29,13 @@ def _audit(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked(model: type[api.Public], values: dict[str, Any]) -> dict[str, Any]:
+    """`values` in `model`'s shape: every field, null when unset (the seed's convention)."""
     try:
         return api.public(model, values)
     except pydantic.ValidationError as exc:
         # an object written by hand with odd values: serve it rather than hide it
         log.warning("%s does not match %s: %s", values.get("id"), model.__name__, exc.errors()[:3])
-        return {k: v for k, v in values.items() if v is not None}
+        return {name: values.get(name) for name in model.model_fields}
 
 
 def infra_status(obj: dict[str, Any]) -> str:
@@ -70,6 +71,7 @@ def external_cluster(obj: dict[str, Any], connection_id: str | None, network_id:
         "lastHealthStatus": status.get("lastHealthStatus"),
         "lastHealthMessage": status.get("lastHealthMessage"),
         "lastHealthCheckAt": status.get("lastHealthCheckAt"),
+        "access": {"teams": (spec.get("access") or {}).get("teams") or []},
     })
 
 

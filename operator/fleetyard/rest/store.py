@@ -200,6 +200,9 @@ class Store:
         bodies = [self.entries[kinds.TEAM.kind][k].obj for k in candidates if k in self.entries[kinds.TEAM.kind]]
         return team_rules.teams_of(username, groups, bodies)
 
+    def team_names(self, namespace: str) -> list[str]:
+        return [name for ns, name in self.entries[kinds.TEAM.kind] if ns == namespace]
+
     def records_for(self, memberships: set[Key], descending: bool = False) -> list[Entry]:
         """Cluster records whose access.teams name one of the memberships, in `Entry.sort_key` order
         (name lower-cased, then id; reversed when `descending`), as a new list.
@@ -367,8 +370,7 @@ class Store:
                           (entry.status.get("operationRef") or {}).get("name"))
         elif kind is kinds.CLUSTER:
             entry.public = shapes.cluster(entry.obj)
-            entry.ref_json = encode({k: entry.public[k] for k in ("id", "externalClusterId", "connectionId")
-                                     if entry.public.get(k) is not None})
+            entry.ref_json = encode({k: entry.public.get(k) for k in ("id", "externalClusterId", "connectionId")})
             entry.sort_key = (str(entry.public.get("name", "")).lower(), entry.public.get("id", ""))
         elif kind is kinds.CONNECTION:
             entry.public = shapes.connection(entry.obj)

@@ -54,9 +54,9 @@ def infra_page(cache: store.Store, index: store.SortedIndex, namespace: str, aft
     clusters = [e for e in (entries.get((namespace, n)) for n in names) if e is not None]
     parts = [b'{"total":', str(len(index)).encode(), b',"items":', *_array([c.ref_json for c in clusters]),
              b',"included":', *_infra_included(cache, clusters)]
-    if last is not None:
-        parts += (b',"marker":"', pagination.encode_marker(last).encode(), b'"')
-    parts.append(b"}")
+    # the seed's null convention: `marker` is always there, null on the last page
+    parts += (b',"marker":"', pagination.encode_marker(last).encode(), b'"}') if last is not None else (
+        b',"marker":null}',)
     return b"".join(parts)
 
 

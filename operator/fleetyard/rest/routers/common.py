@@ -21,6 +21,7 @@ ERROR_DESCRIPTIONS = {
     403: "Kubernetes RBAC does not allow it.",
     404: "Not found, or not visible to you.",
     409: "The cluster's state does not allow it.",
+    415: "The body is not sent as `Content-Type: application/json`.",
     502: "The cloud provider failed to answer.",
     503: "A dependency is unavailable; retry.",
     504: "The change was made but the operator has not started its Operation yet.",

@@ -15,7 +15,7 @@ import fastapi
 from fleetyard.day2 import access, usage_metrics
 from fleetyard.models import api, connection as connection_model, kinds, operation as operation_model
 from fleetyard.models import provisioned_cluster
-from fleetyard.rest import customer_calls, deps, errors, pagination, store, views
+from fleetyard.rest import cluster_updates, customer_calls, deps, errors, pagination, store, views
 from fleetyard.rest.routers import clusters as cluster_params
 from fleetyard.rest.routers import common
 
@@ -34,10 +34,11 @@ async def list_connection_clusters(ctx: deps.OrgContext, connection: deps.PathCo
 
 
 @router.post("", response_model=api.ExternalClusterPublic, status_code=201, summary="Create a provisioned cluster",
-             responses=common.error_responses(400, 403, 404, 409))
+             responses=common.error_responses(400, 403, 404, 409, 415), dependencies=[deps.JsonBody])
 async def create_cluster(ctx: deps.OrgContext, connection: deps.PathConnection,
                          body: api.ClusterCreate) -> fastapi.Response:
     await deps.require_write(ctx, "create", ctx.org)
+    cluster_updates.require_teams(body.access.teams, ctx.cache.team_names(ctx.org))
     if body.connectionId != connection.id:
         raise errors.invalid("connectionId", f"must be the connection in the path ({connection.id})")
     network = ctx.cache.by_seed_id(kinds.NETWORK, ctx.org, body.networkId)
@@ -58,11 +59,16 @@ async def get_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> 
 
 
 @router.post("/{cluster}", response_model=api.ExternalClusterPublic, status_code=202,
-             summary="Update a provisioned cluster", responses=common.error_responses(400, 403, 404, 409))
+             summary="Update a provisioned cluster", responses=common.error_responses(400, 403, 404, 409, 415),
+             dependencies=[deps.JsonBody], description=(
+                 "A partial update: a field left out keeps its value, objects merge field by field and lists "
+                 "are replaced whole (the table in the guide, \"Updates\")."))
 async def update_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
                          body: api.ClusterUpdate) -> fastapi.Response:
     await deps.require_write(ctx, "patch", cluster)
-    updated = await ctx.svc.writer.update_cluster(ctx.caller.identity(), cluster, body)
+    patch = cluster_updates.patch_of(body)
+    cluster_updates.check(cluster.spec, patch, ctx.cache.team_names(ctx.org))
+    updated = await ctx.svc.writer.update_cluster(ctx.caller.identity(), cluster, patch)
     return common.json_bytes(updated.json, 202)
 
 
@@ -96,7 +102,7 @@ async def provision_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluste
 @router.get("/{cluster}/health", response_model=api.Health, summary="Get provisioned cluster health status",
             responses=common.error_responses(404))
 async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
-    return cluster.status.get("health") or {"status": "unknown", "nodeGroups": [], "systemPods": []}
+    return cluster.status.get("health") or {"status": "unknown"}
 
 
 @router.get("/{cluster}/kubeconfig", response_model=api.Kubeconfig, summary="Get provisioned cluster kubeconfig",
