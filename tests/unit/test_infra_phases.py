@@ -204,3 +204,21 @@ def test_a_superseded_provision_leaves_provisioned_as_it_was() -> None:
     never_started = dataclasses.replace(op("provision", "cancelled"), started=False)
     assert p.provisioned_condition("False", never_started) == ("False", "NotProvisioned")
     assert p.provisioned_condition("False", op("provision", "cancelled")) == ("Unknown", "Partial")
+
+
+def test_the_run_in_flight_is_the_one_a_target_follows() -> None:
+    from fleetyard.kube import operations
+    from fleetyard.models import kinds
+
+    def operation(name: str, generation: int, phase: str | None) -> object:
+        return kinds.OPERATION.parse({"metadata": {"name": name, "creationTimestamp": "2026-12-02T01:55:17Z"},
+                                      "spec": {"operation": "update", "resourceType": "externalCluster",
+                                               "resourceRef": {"kind": "ProvisionedCluster", "name": "prod"},
+                                               "targetGeneration": generation},
+                                      "status": {"status": phase} if phase else {}})
+    # created within one second: a superseded run (gen 7) and its successor (gen 8), names in the other order
+    superseded, successor = operation("prod-update-scrqq", 7, "cancelled"), operation("prod-update-rbzsl", 8, None)
+    assert operations.current([superseded, successor]) is successor
+    assert operations.current([successor, superseded]) is successor
+    done = operation("prod-update-aaaaa", 8, "succeeded")
+    assert operations.current([superseded, done]) is done

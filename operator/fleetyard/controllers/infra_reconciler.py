@@ -61,7 +61,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     meta, status = obj.metadata, obj.status
     stored = status.as_stored()
     ops = operations.for_target(obj.namespace, meta.uid)
-    newest = ops[-1] if ops else None
+    newest = previous = operations.current(ops)
     last = last_operation(newest)
     old_provisioned = (conditions.find(stored.get("conditions"), conditions.PROVISIONED) or {}).get("status")
     provisioned = infra_phases.provisioned_condition(old_provisioned, last)
@@ -85,8 +85,8 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
                                    member_id=meta.annotations.get(kinds.UPDATED_BY_ANNOTATION)
                                    or meta.annotations.get(kinds.CREATED_BY_ANNOTATION),
                                    connection_version=facts.connection_version, target_spec=applied)
-        if last is not None and last.superseded:
-            operations.mark_superseded(obj.namespace, ops[-1], newest)
+        if previous is not None and last is not None and last.superseded:
+            operations.mark_superseded(obj.namespace, previous, newest)
         provisioned = infra_phases.provisioned_condition(old_provisioned, last_operation(newest))
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
                                                "operation": decision.start, "attempt": decision.attempt})

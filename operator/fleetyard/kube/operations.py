@@ -17,10 +17,20 @@ RESOURCE_TYPES = {"Network": "network", "ProvisionedCluster": "externalCluster",
 
 
 def for_target(namespace: str, target_uid: str) -> list[operation_model.Operation]:
-    """The target's Operations, oldest first."""
+    """The target's Operations, oldest first. creationTimestamp has a resolution of one second, and a
+    superseded run and its successor are often created within one: ties go by the generation each
+    names, then the attempt (the name, random, only last)."""
     items = resources.list_objects(kinds.OPERATION, namespace, f"{kinds.TARGET_UID_LABEL}={target_uid}")
     ops: list[operation_model.Operation] = [kinds.OPERATION.parse(o) for o in items]
-    return sorted(ops, key=lambda o: (o.metadata.creationTimestamp or "", o.name))
+    return sorted(ops, key=lambda o: (o.metadata.creationTimestamp or "", o.spec.targetGeneration or 0,
+                                      o.spec.attempt, o.name))
+
+
+def current(ops: list[operation_model.Operation]) -> operation_model.Operation | None:
+    """The Operation a target's state follows: one still in flight if there is one (never two runs of a
+    stack at once, whatever the order of creation), else the newest."""
+    running = [o for o in ops if operation_model.in_flight(o.status.status)]
+    return running[-1] if running else (ops[-1] if ops else None)
 
 
 def create(target: common.Resource, operation: str, *, attempt: int, member_id: str | None,
