@@ -19,6 +19,7 @@ import prometheus_client
 from fleetyard import settings as settings_mod
 from fleetyard.connections import catalog
 from fleetyard.controllers import cluster, connection, identity, infra_reconciler, network, operation, provisioned_cluster
+from fleetyard.controllers import team
 from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
@@ -32,6 +33,7 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     provisioned_cluster.register(registry, cfg)
     cluster.register(registry, cfg)
     operation.register(registry, cfg)
+    team.register(registry, cfg)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -51,7 +53,8 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
 
 def _reconcile_after(cfg: settings_mod.Settings) -> runner_mod.Finished:
     async def reconcile(kind: str, namespace: str, name: str) -> None:
-        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, history=cfg.operation_history)
+        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, history=cfg.operation_history,
+                                argocd_namespace=cfg.argocd_namespace)
     return reconcile
 
 

@@ -64,6 +64,8 @@ class Settings:
     token_lifetime: float = 840.0
     token_refresh_before: float = 300.0
     job_namespace: str = "fleetyard-system"
+    # Where Argo CD reads its cluster Secrets (the opt-in `fleetyard.io/argocd` copies of the machine kubeconfig).
+    argocd_namespace: str = "argocd"
     # REST API (`fleetyard api`): where it listens, how long it trusts a TokenReview / a
     # SubjectAccessReview answer, and how long a write waits for the watch cache (and for the
     # operator's Operation) before answering.
@@ -75,6 +77,10 @@ class Settings:
     # user-extra keys the API forwards when it impersonates a caller (the chart's ClusterRole grants
     # `impersonate` on exactly these `userextras/<key>`); None forwards all
     api_impersonate_extras: frozenset[str] | None = None
+    # Admission and the REST API: how long the Kubernetes versions EKS answered for a region are
+    # trusted, and how soon EKS is asked again after it could not be (the maintained list meanwhile).
+    eks_versions_ttl: float = 3600.0
+    eks_versions_failure_ttl: float = 60.0
 
     @property
     def stale_after(self) -> float:
@@ -117,10 +123,13 @@ class Settings:
             token_lifetime=_float(env, "FLEETYARD_TOKEN_LIFETIME", d.token_lifetime),
             token_refresh_before=_float(env, "FLEETYARD_TOKEN_REFRESH_BEFORE", d.token_refresh_before),
             job_namespace=env.get("FLEETYARD_JOB_NAMESPACE") or d.job_namespace,
+            argocd_namespace=env.get("FLEETYARD_ARGOCD_NAMESPACE") or d.argocd_namespace,
             api_host=env.get("FLEETYARD_API_HOST") or d.api_host,
             api_port=int(_float(env, "FLEETYARD_API_PORT", d.api_port)),
             api_token_cache_ttl=_float(env, "FLEETYARD_API_TOKEN_CACHE_TTL", d.api_token_cache_ttl),
             api_access_cache_ttl=_float(env, "FLEETYARD_API_ACCESS_CACHE_TTL", d.api_access_cache_ttl),
             api_write_wait=_float(env, "FLEETYARD_API_WRITE_WAIT", d.api_write_wait),
             api_impersonate_extras=_names(env.get("FLEETYARD_API_IMPERSONATE_EXTRAS")),
+            eks_versions_ttl=_float(env, "FLEETYARD_EKS_VERSIONS_TTL", d.eks_versions_ttl),
+            eks_versions_failure_ttl=_float(env, "FLEETYARD_EKS_VERSIONS_FAILURE_TTL", d.eks_versions_failure_ttl),
         )

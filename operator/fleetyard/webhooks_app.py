@@ -21,7 +21,7 @@ import yaml
 from kopf._core.engines import admission as kopf_admission
 
 from fleetyard import settings as settings_mod
-from fleetyard.connections import catalog
+from fleetyard.connections import catalog, eks_versions
 from fleetyard.controllers import admission
 from fleetyard.models import kinds
 
@@ -51,6 +51,7 @@ def _startup(cfg: settings_mod.Settings) -> Any:
             file_check_interval=CERT_CHECK_SECONDS)
         settings.admission.managed = None  # the chart owns the webhook configurations
         memo.catalog = catalog.Catalog()  # filled from the newest catalog Operation on first use
+        memo.versions = eks_versions.Versions(cfg.eks_versions_ttl, cfg.eks_versions_failure_ttl)
     return configure
 
 

@@ -16,12 +16,18 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def test_parallel_runs_within_the_connection_limit(env, namespace, custom, core, role) -> None:
-    connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
+    # three Networks wait for their Connection (its external-id Secret is missing); once the Secret
+    # exists all three are due at the same moment, so the limit is what decides who runs and who waits
     connections.connection(custom, namespace, role)
-    connections.status_when(custom, namespace, "active")
     names = [f"net{i}" for i in range(3)]
     for i, name in enumerate(names):
         infra.network(custom, namespace, name=name, cidr=f"10.{70 + i}.0.0/20")
+    for name in names:
+        wait_for(lambda n=name: (get(custom, namespace, kinds.NETWORK, n).get("status") or {}).get("status"), 20,
+                 f"Network {name} to report that it waits")
+    assert all(infra.operations(custom, namespace, n) == [] for n in names)
+    connections.secret(core, namespace, "ext-id", connections.EXTERNAL_ID)
+    connections.status_when(custom, namespace, "active")
     most_running, queued_seen = 0, False
     deadline = time.monotonic() + infra.PROVISION_TIMEOUT
     while time.monotonic() < deadline:

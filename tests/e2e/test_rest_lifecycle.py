@@ -68,8 +68,11 @@ def test_create_provision_use_update_destroy_delete(env):
         assert kubeconfig.status_code == 200
         access = kubeconfig.json()
         assert access["clusterEndpoint"] == env.workload_env()["FLEETYARD_FAKE_EKS_ENDPOINT"]
-        workload = kubernetes.config.new_client_from_config_dict(yaml.safe_load(access["kubeconfig"]))
-        assert kubernetes.client.CoreV1Api(workload).list_namespace().items  # the kubeconfig gets in
+        # for a person: `aws eks get-token` as the caller's own AWS identity (tests/e2e/test_people_access.py
+        # uses one), no token and no trace of the Connection's role
+        user = yaml.safe_load(access["kubeconfig"])["users"][0]["user"]
+        assert user["exec"]["args"][:2] == ["eks", "get-token"] and "token" not in user
+        assert "--role-arn" not in user["exec"]["args"] and ":role/" not in access["kubeconfig"]
 
         metrics = api.get(f"{path}/metrics", params={"period": "24h"})
         assert metrics.status_code == 200

@@ -21,13 +21,13 @@ def org(env):
     custom = kubernetes.client.CustomObjectsApi(env.api)
     namespace = connections.organization(env, "rest")
     infra.network(custom, namespace)
+    rest.team(custom, namespace, "blue", members=[rest.username(namespace, "alice")])  # before the clusters naming it
     names = []
     for i in range(CLUSTERS):
         name = f"c{i}"
         infra.cluster(custom, namespace, name, desiredState="Pending", displayName=f"Cluster {chr(ord('e') - i)}",
                       access={"teams": ["blue"] if i < 2 else []})
         names.append(name)
-    rest.team(custom, namespace, "blue", members=[rest.username(namespace, "alice")])
     tokens = {
         "viewer": rest.user(env, namespace, "viewer", "fleetyard-viewer"),
         "editor": rest.user(env, namespace, "editor", "fleetyard-editor"),

@@ -18,12 +18,15 @@ def test_machine_kubeconfig_carries_the_token_and_ca() -> None:
     assert doc["current-context"] == "fy-acme-prod"
 
 
-def test_user_kubeconfig_runs_aws_eks_get_token_with_the_role() -> None:
-    doc = yaml.safe_load(kubeconfigs.with_exec(EP, "arn:aws:iam::123456789012:role/Fy"))
+def test_user_kubeconfig_runs_aws_eks_get_token_as_the_person() -> None:
+    doc = yaml.safe_load(kubeconfigs.with_exec(EP))
     exec_ = doc["users"][0]["user"]["exec"]
     assert exec_["command"] == "aws" and exec_["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    # no --role-arn, no external id, no profile: the person's own AWS credentials (AWS_PROFILE etc.)
     assert exec_["args"] == ["eks", "get-token", "--cluster-name", "fy-acme-prod", "--output", "json",
-                             "--region", "us-east-1", "--role-arn", "arn:aws:iam::123456789012:role/Fy"]
+                             "--region", "us-east-1"]
+    assert "env" not in exec_
+    assert "arn:" not in yaml.safe_dump(doc) and "role" not in yaml.safe_dump(doc)
     assert "token" not in str(doc["users"][0]["user"]).replace("get-token", "")
 
 

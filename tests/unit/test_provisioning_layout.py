@@ -136,7 +136,8 @@ def test_a_job_applies_the_spec_its_operation_names_not_the_current_one() -> Non
     assert isinstance(job.args, jobs.ClusterArgs) and job.args.config.systemNodeGroup.desiredSize == 2
 
 
-def test_what_a_run_applies_ignores_names_and_teams() -> None:
+def test_what_a_run_applies_from_the_spec_leaves_names_and_teams_out() -> None:
+    """(access.teams reaches the program as access entries, compared by their digest, not here.)"""
     _, _, cluster, _ = _objects()
     before = jobs.applied_spec(kinds.PROVISIONED_CLUSTER.parse(cluster))
     cluster["spec"].update(displayName="Renamed", access={"teams": ["platform"]}, deletionPolicy="Retain")

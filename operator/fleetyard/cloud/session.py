@@ -27,8 +27,15 @@ def session_from_credentials(access_key_id: str, secret_access_key: str, session
                          aws_session_token=session_token, region_name=region)
 
 
-def client(session: boto3.Session, service: str, region: str | None = None) -> Any:
-    return session.client(service, region_name=region or session.region_name or "us-east-1", config=_CONFIG)
+# for a call an admission answer waits on: one attempt, short timeouts (the caller has a fallback)
+QUICK = botocore.config.Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 1},
+                               user_agent_extra="fleetyard")
+
+
+def client(session: boto3.Session, service: str, region: str | None = None,
+           config: botocore.config.Config | None = None) -> Any:
+    return session.client(service, region_name=region or session.region_name or "us-east-1",
+                          config=config or _CONFIG)
 
 
 def region_of_arn(arn: str) -> str:

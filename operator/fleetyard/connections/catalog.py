@@ -250,16 +250,24 @@ def result(raws: collections.abc.Iterable[collections.abc.Mapping[str, Any]]) ->
 
 
 # --- admission ----------------------------------------------------------------------------------
-def unknown_instance_types(requested: list[str], catalog_types: collections.abc.Set[str],
-                           region: str | None = None) -> str | None:
-    """The field error for requested types the catalog lacks (in request order, once each), or None."""
+def unknown_instance_types_refusal(requested: list[str], catalog_types: collections.abc.Set[str],
+                                   region: str | None = None) -> str | None:
+    """Why the requested types the catalog lacks (in request order, once each) cannot be used, without
+    the field name (the REST API's fieldErrors value), or None."""
     unknown = [name for name in dict.fromkeys(requested) if name not in catalog_types]
     if not unknown:
         return None
     where = f"in {region}" if region else "in the Connection's region"
     if len(unknown) == 1:
-        return f"{INSTANCE_TYPES_FIELD}: {unknown[0]} is not an instance type EKS nodes can use {where}"
-    return f"{INSTANCE_TYPES_FIELD}: {', '.join(unknown)} are not instance types EKS nodes can use {where}"
+        return f"{unknown[0]} is not an instance type EKS nodes can use {where}"
+    return f"{', '.join(unknown)} are not instance types EKS nodes can use {where}"
+
+
+def unknown_instance_types(requested: list[str], catalog_types: collections.abc.Set[str],
+                           region: str | None = None) -> str | None:
+    """The field error (admission's message) for requested types the catalog lacks, or None."""
+    refusal = unknown_instance_types_refusal(requested, catalog_types, region)
+    return f"{INSTANCE_TYPES_FIELD}: {refusal}" if refusal else None
 
 
 @dataclasses.dataclass(frozen=True)

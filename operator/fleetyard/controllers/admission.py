@@ -2,8 +2,11 @@
 
 Registered by `fleetyard.webhooks_app`. Mutating: the id label and createdBy/updatedBy from the
 request's userInfo. Validating: the id label is immutable; a ProvisionedCluster's Network must
-belong to the same Connection and region; its instance types must be in the region's catalog. The
-rules are in `admission_rules` and `connections.catalog`. Bodies stay plain dicts here: a mutating
+belong to the same Connection and region; its instance types must be in the region's catalog and a new
+(or changed) Kubernetes version must be one EKS offers in the region; the Teams a cluster's
+`access.teams` newly names must exist; a Team's principals must not be a Connection's role (the
+operator's alone). The rules are in `admission_rules`, `connections.catalog` and
+`connections.eks_versions`. Bodies stay plain dicts here: a mutating
 webhook sees an object before the schema has checked it.
 """
 
@@ -14,7 +17,7 @@ from typing import Any
 import kopf
 
 from fleetyard import metrics
-from fleetyard.connections import catalog, catalog_ops
+from fleetyard.connections import catalog, catalog_ops, eks_versions
 from fleetyard.controllers import admission_rules
 from fleetyard.kube import resources
 from fleetyard.models import kinds, timestamps
@@ -74,3 +77,37 @@ def register(registry: kopf.OperatorRegistry) -> None:
         offered = catalog_ops.known_types(cache, connection, spec.get("region") or "")
         if offered is not None:  # no catalog yet: nothing to check against
             _refuse(kinds.PROVISIONED_CLUSTER, catalog.unknown_instance_types(wanted, offered, spec.get("region")))
+
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kinds.PROVISIONED_CLUSTER.plural, operations=["CREATE", "UPDATE"],
+                      id="kubernetes-version-offered", registry=registry)
+    def kubernetes_version_offered(spec: Any, old: Any, memo: Any, **_: Any) -> None:
+        version = (spec.get("config") or {}).get("kubernetesVersion")
+        previous = (((old or {}).get("spec") or {}).get("config") or {}).get("kubernetesVersion")
+        versions = getattr(memo, "versions", None)
+        if versions is None or not spec.get("region") or not eks_versions.is_new(version, previous):
+            return
+        _refuse(kinds.PROVISIONED_CLUSTER, eks_versions.field_error(versions.offered(spec["region"]), version))
+
+    for kind in (kinds.PROVISIONED_CLUSTER, kinds.CLUSTER):
+        _register_team_access(registry, kind)
+
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kinds.TEAM.plural, operations=["CREATE", "UPDATE"],
+                      id="team-principals", registry=registry)
+    def team_principals(spec: Any, namespace: str, **_: Any) -> None:
+        roles = {}
+        for conn in resources.list_objects(kinds.CONNECTION, namespace):
+            role = ((conn.get("spec") or {}).get("providerConfig") or {}).get("roleArn")
+            if role:
+                roles[role] = conn["metadata"]["name"]
+        _refuse(kinds.TEAM, admission_rules.team_principals_error(dict(spec), roles))
+
+
+def _register_team_access(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
+    @kopf.on.validate(kinds.GROUP, kinds.VERSION, kind.plural, operations=["CREATE", "UPDATE"],
+                      id=f"team-access-{kind.singular}", registry=registry)
+    def team_access(spec: Any, old: Any, namespace: str, **_: Any) -> None:
+        if kind is kinds.CLUSTER and spec.get("provisionedClusterRef"):
+            return  # the operator's mirror of a ProvisionedCluster, whose teams were checked there
+        old_spec = dict((old or {}).get("spec") or {}) if old else None
+        _refuse(kind, admission_rules.team_access_error(
+            dict(spec), old_spec, lambda name: resources.get_object(kinds.TEAM, namespace, name) is not None))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fleetyard.models import ids, kinds
+import pydantic
+
+from fleetyard.models import common, ids, kinds, team as team_model
 
 
 def stamp(operation: str, old: dict[str, Any] | None, new: dict[str, Any], username: str, now: str,
@@ -71,4 +73,58 @@ def network_connection_error(cluster_spec: dict[str, Any], network: dict[str, An
     if cluster_spec.get("region") != net_spec.get("region"):
         return (f"spec.region: {cluster_spec.get('region')} differs from the region of Network {network_name} "
                 f"({net_spec.get('region')})")
+    return None
+
+
+def _pydantic_message(exc: pydantic.ValidationError, prefix: str) -> str:
+    """The first error as `<field path>: <message>`; of a name-or-object item, the object's error."""
+    errors = exc.errors()
+    def branch(part: object) -> bool:  # pydantic's names of a union's members
+        return isinstance(part, str) and (part == "str" or "TeamGrant" in part)
+    first = next((e for e in errors if any(isinstance(p, str) and "TeamGrant" in p for p in e.get("loc", ()))),
+                 errors[0])
+    where = ""
+    for part in first.get("loc", ()):
+        if branch(part):
+            continue
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    if message.split(":")[0].startswith(("access", "principals")):
+        return message
+    return f"{prefix}{where}: {message}"
+
+
+def team_access_error(spec: dict[str, Any], old_spec: dict[str, Any] | None,
+                      team_exists: Callable[[str], bool]) -> str | None:
+    """`spec.access.teams` is well-formed and every Team it newly names exists in the namespace.
+
+    Only names added by this request are looked up: a Team deleted later does not lock the cluster."""
+    try:
+        access = common.Access.model_validate(spec.get("access") or {})
+    except pydantic.ValidationError as exc:
+        return "spec." + _pydantic_message(exc, "access.")
+    before: set[str] = set()
+    if old_spec:
+        try:
+            before = set(common.Access.model_validate(old_spec.get("access") or {}).team_names())
+        except pydantic.ValidationError:
+            before = set()
+    missing = [n for n in access.team_names() if n not in before and not team_exists(n)]
+    if missing:
+        return (f"spec.access.teams: no Team {', '.join(missing)} in this namespace "
+                "(create the Team first: it says who gets which access)")
+    return None
+
+
+def team_principals_error(spec: dict[str, Any], connection_roles: dict[str, str]) -> str | None:
+    """A Team's principals are IAM role or user ARNs, none of them a Connection's role (that role is
+    the operator's alone). `connection_roles`: role ARN -> Connection name in the namespace."""
+    try:
+        parsed = team_model.TeamSpec.model_validate(spec)
+    except pydantic.ValidationError as exc:
+        return "spec." + _pydantic_message(exc, "")
+    for arn in parsed.principals:
+        if arn in connection_roles:
+            return (f"spec.principals: {arn} is the role of Connection {connection_roles[arn]}; only the operator "
+                    "uses it (name the members' own roles or users)")
     return None

@@ -22,7 +22,8 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: 
 
     def reconcile(namespace: str, name: str) -> infra_phases.Decision | None:
         try:
-            decision = infra_reconciler.reconcile(kind.kind, namespace, name, history=cfg.operation_history)
+            decision = infra_reconciler.reconcile(kind.kind, namespace, name, history=cfg.operation_history,
+                                                  argocd_namespace=cfg.argocd_namespace)
         except Exception:
             metrics.RECONCILES.labels(kind.kind, "error").inc()
             raise

@@ -29,6 +29,8 @@ class LastOperation:
     error: dict[str, Any] | None = None
     completed_at: datetime.datetime | None = None
     message: str | None = None
+    scope: str = "all"
+    access_digest: str | None = None
     # what the run applies (Operation spec.targetSpec); None on Operations from before snapshots
     applied: dict[str, Any] | None = None
     started: bool = True
@@ -59,6 +61,8 @@ class Facts:
     applied: dict[str, Any] | None = None
     # set by the REST "provision"/"destroy": a failed run is tried again when asked after it ended
     retry_requested_at: datetime.datetime | None = None
+    # digest of the EKS access entries the Teams named by the cluster ask for (None: none, or not a cluster)
+    access_digest: str | None = None
     now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
 
     @property
@@ -75,6 +79,7 @@ class Decision:
     release: bool = False
     stalled: bool = False
     retry_at: datetime.datetime | None = None
+    scope: str = "all"
 
 
 def provisioned_condition(previous: str | None, last: LastOperation | None) -> tuple[str, str]:
@@ -124,12 +129,23 @@ def _destroy(f: Facts, release_when_gone: bool) -> Decision:
 def _provision(f: Facts) -> Decision:
     operation = "update" if f.provisioned == "True" else "provision"
     last = f.last
-    converged = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
-                 and same_spec(f, last))
-    if converged or (f.provisioned == "True" and last is None):
+    # the last run built what region and config ask for now (a rename needs nothing)
+    built_this = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
+                  and same_spec(f, last))
+    if f.provisioned == "True" and last is None:
+        return Decision("active")
+    if built_this and last is not None and last.access_digest == f.access_digest:
         return Decision("active")
     if f.waiting_for:
         return Decision(f.current_phase if f.built and f.current_phase else "pending", f"waiting for {f.waiting_for}")
+    if built_this:  # only the access entries differ: an update that touches them alone
+        return Decision("updating", "starting update of the access entries", start="update",
+                        scope=operation_model.ACCESS_ENTRIES)
+    last_access_only = last is not None and last.scope == operation_model.ACCESS_ENTRIES
+    if (operation == "update" and last_access_only and last is not None and last.phase != "succeeded"
+            and same_spec(f, last)):
+        decision = _retry_or_start(f, operation)
+        return dataclasses.replace(decision, scope=operation_model.ACCESS_ENTRIES) if decision.start else decision
     return _retry_or_start(f, operation)
 
 
@@ -147,7 +163,8 @@ def _retry_or_start(f: Facts, operation: str) -> Decision:
     if last is None or last.phase == "succeeded" or last.operation != operation:
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
     changed = (not same_spec(f, last)
-               or (f.connection_version is not None and last.connection_version != f.connection_version))
+               or (f.connection_version is not None and last.connection_version != f.connection_version)
+               or (operation != "destroy" and last.access_digest != f.access_digest))
     if changed or last.phase == "cancelled":
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
     if (last.phase == "failed" and f.retry_requested_at is not None and last.completed_at is not None

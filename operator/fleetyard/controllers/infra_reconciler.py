@@ -39,25 +39,26 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
     return infra_phases.LastOperation(
         name=op.name, operation=spec.operation, phase=status.status or "",
         target_generation=spec.targetGeneration, attempt=spec.attempt,
-        connection_version=spec.connectionVersion,
+        connection_version=spec.connectionVersion, scope=spec.scope, access_digest=spec.accessDigest,
         error=status.error.model_dump(mode="json", exclude_none=True) if status.error else None,
         completed_at=_time(status.completedAt), message=status.progress.message if status.progress else None,
         applied=spec.targetSpec.model_dump(mode="json") if spec.targetSpec else None,
         started=bool(status.startedAt))
 
 
-def reconcile(kind: str, namespace: str, name: str, *, history: int = 10) -> infra_phases.Decision | None:
+def reconcile(kind: str, namespace: str, name: str, *, history: int = 10,
+              argocd_namespace: str | None = None) -> infra_phases.Decision | None:
     """Bring one object one step closer to what it asks for; returns the decision taken."""
     target = infra_targets.TARGETS[kind]
     with _locks[(kind, namespace, name)]:
         obj = resources.get(target.kind, namespace, name)
         if obj is None:
             return None
-        return _reconcile(target, obj, history)
+        return _reconcile(target, obj, history, argocd_namespace)
 
 
 def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: infra_targets.Infra,
-               history: int) -> infra_phases.Decision:
+               history: int, argocd_namespace: str | None = None) -> infra_phases.Decision:
     meta, status = obj.metadata, obj.status
     stored = status.as_stored()
     ops = operations.for_target(obj.namespace, meta.uid)
@@ -76,7 +77,8 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         provisioned=provisioned[0], desired=desired, deleting=obj.deleting,
         deletion_policy=obj.spec.deletionPolicy, waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (obj.deleting or desired == "Destroyed") else (),
-        last=last, connection_version=_generation(deps.connection), applied=applied,
+        last=last, connection_version=_generation(deps.connection), access_digest=target.access_digest(obj, deps),
+        applied=applied,
         retry_requested_at=_time(meta.annotations.get(kinds.RETRY_REQUESTED_ANNOTATION)))
     decision = infra_phases.decide(facts)
 
@@ -84,12 +86,14 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         newest = operations.create(obj, decision.start, attempt=decision.attempt,
                                    member_id=meta.annotations.get(kinds.UPDATED_BY_ANNOTATION)
                                    or meta.annotations.get(kinds.CREATED_BY_ANNOTATION),
-                                   connection_version=facts.connection_version, target_spec=applied)
+                                   connection_version=facts.connection_version, scope=decision.scope,
+                                   access_digest=facts.access_digest, target_spec=applied)
         if previous is not None and last is not None and last.superseded:
             operations.mark_superseded(obj.namespace, previous, newest)
         provisioned = infra_phases.provisioned_condition(old_provisioned, last_operation(newest))
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
-                                               "operation": decision.start, "attempt": decision.attempt})
+                                               "operation": decision.start, "scope": decision.scope,
+                                               "attempt": decision.attempt})
 
     retired = target.retired(obj, decision.phase)
     new_status = _status(target, obj, stored, decision, newest, provisioned, retired)
@@ -107,6 +111,8 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
                     decision.message or f"{obj.kind} is {decision.phase}")
     if decision.start is None and newest is not None:
         operations.prune(obj.namespace, ops, history)
+    if argocd_namespace and (decision.release or (decision.phase == "destroyed" and status.status != "destroyed")):
+        target.gone(obj, argocd_namespace)
     if decision.release:
         target.release(obj)
         operations.delete_all(obj.namespace, meta.uid)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fleetyard.day2 import retirement
+from fleetyard.day2 import kubeconfig_secrets, retirement
 from fleetyard.kube import patching, resources
 from fleetyard.models import cluster as cluster_model, common, connection as connection_model, kinds
-from fleetyard.models import network as network_model, provisioned_cluster as pc_model
+from fleetyard.models import network as network_model, provisioned_cluster as pc_model, team as team_model
+from fleetyard.models import team_access
 from fleetyard.provisioning import job as job_mod
 
 HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a kubeconfig
@@ -27,6 +28,7 @@ class Deps:
 
     connection: connection_model.Connection | None
     network: network_model.Network | None = None
+    teams: tuple[team_model.Team, ...] = ()
 
 
 def _wait_for_active(kind: str, name: str, dependency: connection_model.Connection | network_model.Network | None,
@@ -56,6 +58,9 @@ class NetworkTarget:
     def desired(self, obj: network_model.Network) -> str:
         return "Provisioned"
 
+    def access_digest(self, obj: network_model.Network, deps: Deps) -> str | None:
+        return None
+
     def outputs_status(self, outputs: dict[str, str] | None) -> dict[str, Any]:
         if outputs is None:
             return {"providerNetworkId": None, "iacOutputs": None}
@@ -73,6 +78,9 @@ class NetworkTarget:
     def release(self, obj: network_model.Network) -> None:
         return None
 
+    def gone(self, obj: network_model.Network, argocd_namespace: str) -> None:
+        return None
+
 
 class ClusterTarget:
     kind = kinds.PROVISIONED_CLUSTER
@@ -80,7 +88,11 @@ class ClusterTarget:
 
     def deps(self, obj: pc_model.ProvisionedCluster) -> Deps:
         return Deps(resources.get(kinds.CONNECTION, obj.namespace, obj.spec.connectionRef.name),
-                    resources.get(kinds.NETWORK, obj.namespace, obj.spec.networkRef.name))
+                    resources.get(kinds.NETWORK, obj.namespace, obj.spec.networkRef.name),
+                    tuple(resources.teams_named(obj.namespace, obj.spec.access.team_names())))
+
+    def access_digest(self, obj: pc_model.ProvisionedCluster, deps: Deps) -> str | None:
+        return team_access.digest(access_entries(obj, deps.connection, deps.teams))
 
     def waiting_for(self, obj: pc_model.ProvisionedCluster, deps: Deps) -> str | None:
         if wait := _wait_for_active("Connection", obj.spec.connectionRef.name, deps.connection):
@@ -119,7 +131,7 @@ class ClusterTarget:
         """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""
         record: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, obj.namespace, obj.name)
         wanted_spec = {"displayName": obj.spec.displayName, "region": obj.spec.region,
-                       "access": obj.spec.access.model_dump(mode="json"),
+                       "access": obj.spec.access.model_dump(mode="json", exclude_none=True),
                        "provisionedClusterRef": {"name": obj.name}}
         if record is None:
             record = kinds.CLUSTER.parse(patching.create_object(kinds.CLUSTER, obj.namespace, {
@@ -146,11 +158,21 @@ class ClusterTarget:
         if record.seed_id and obj.status.clusterId != record.seed_id:
             patching.patch_status(self.kind, obj.namespace, obj.name, {"clusterId": record.seed_id})
 
+    def gone(self, obj: pc_model.ProvisionedCluster, argocd_namespace: str) -> None:
+        """Destroyed or deleted: what pointed others at the cluster goes (the Argo CD cluster Secret)."""
+        kubeconfig_secrets.remove_argocd(obj, argocd_namespace)
+
     def release(self, obj: pc_model.ProvisionedCluster) -> None:
         record: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, obj.namespace, obj.name)
         ref = record.spec.provisionedClusterRef if record else None
         if ref is not None and ref.name == obj.name:
             patching.delete_object(kinds.CLUSTER, obj.namespace, obj.name)
+
+
+def access_entries(obj: pc_model.ProvisionedCluster, conn: connection_model.Connection | None,
+                   teams: tuple[team_model.Team, ...] | list[team_model.Team]) -> list[team_access.EntryGrant]:
+    """The member access entries of the cluster; never one for the Connection's role (the operator's)."""
+    return team_access.entries(obj.spec.access, teams, [conn.spec.providerConfig.roleArn] if conn else [])
 
 
 def _spec_of(record: cluster_model.Cluster, wanted: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 response and its usage metrics over time.
 
 Called by the REST API in a worker thread, with the objects parsed and a Secret reader of its own
-client (and by the e2e tests, as the API would). Each call assumes the Connection's role; the
-kubeconfig carries a fresh short-lived token and must not be logged.
+client (and by the e2e tests, as the API would). Each call assumes the Connection's role to read
+from the customer's account; the kubeconfig handed out authenticates as the caller, not as that role.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from fleetyard.cloud import cloudwatch, eks, eks_token
+from fleetyard.cloud import cloudwatch, eks
 from fleetyard.connections import customer_session, external_id
 from fleetyard.day2 import kubeconfigs, usage_metrics
 from fleetyard.models import connection, provisioned_cluster, timestamps
@@ -26,13 +26,14 @@ def _cluster_name(obj: provisioned_cluster.ProvisionedCluster) -> str:
 
 def kubeconfig(obj: provisioned_cluster.ProvisionedCluster, conn: connection.Connection,
                read_secret: external_id.SecretReader) -> dict[str, str]:
-    """The seed's `{kubeconfig, clusterEndpoint, clusterCertificateAuthority}` with a token kubeconfig."""
+    """The seed's `{kubeconfig, clusterEndpoint, clusterCertificateAuthority}` for a person: an
+    `aws eks get-token` kubeconfig that authenticates as the caller's own IAM principal. The
+    Connection's role is used here only to read the endpoint and CA; no token of it is handed out."""
     name, region = _cluster_name(obj), obj.spec.region
     sess = customer_session.session(customer_session.for_connection(conn, "kubeconfig", read_secret))
     cluster = eks.describe_cluster(sess, name)
     endpoint = kubeconfigs.Endpoint(name, cluster["endpoint"], cluster["certificateAuthority"]["data"], region)
-    token = eks_token.get_token(sess, name, region)
-    return kubeconfigs.response(endpoint, kubeconfigs.with_token(endpoint, token.value))
+    return kubeconfigs.response(endpoint, kubeconfigs.with_exec(endpoint))
 
 
 def metrics(obj: provisioned_cluster.ProvisionedCluster, conn: connection.Connection,

@@ -81,8 +81,8 @@ def _write_provisioned(namespace: str, name: str, probe: probe_mod.Probe, cfg: s
         if probe.assessment.health.get("providerMetadata"):
             patch["providerMetadata"] = {"status": probe.assessment.health["providerMetadata"]["status"]}
         if probe.endpoint is not None and probe.token is not None:
-            patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token, probe.role_arn,
-                                                  cfg.token_refresh_before))
+            patch.update(kubeconfig_secrets.write(obj, probe.endpoint, probe.token,
+                                                  cfg.token_refresh_before, cfg.argocd_namespace))
         try:
             patching.patch_status(kinds.PROVISIONED_CLUSTER, namespace, name, patch, obj.metadata.resourceVersion)
         except patching.Conflict:

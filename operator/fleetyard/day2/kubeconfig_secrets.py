@@ -1,6 +1,7 @@
 """The two kubeconfig Secrets of a provisioned cluster (Cluster API's `<name>-kubeconfig` convention):
-a machine one with a short-lived token, rewritten before it expires, and a user one whose
-`aws eks get-token` entry assumes the Connection's role.
+a machine one with a short-lived token of the Connection's role (for fleetyard and tools in the
+management cluster; rewritten before it expires), and a user one whose `aws eks get-token` entry
+authenticates as whoever uses it (no role, no credential: safe to hand to people).
 
 Called by the health check (`day2.checks`) after a probe reached EKS, and by the reconciler when the
 infrastructure goes (`remove`: a kubeconfig for a cluster that is gone is no use to anyone). The
@@ -15,9 +16,9 @@ from typing import Any
 
 from fleetyard import metrics
 from fleetyard.cloud import eks_token
-from fleetyard.day2 import kubeconfigs
+from fleetyard.day2 import argocd, kubeconfigs
 from fleetyard.kube import secrets
-from fleetyard.models import provisioned_cluster, timestamps
+from fleetyard.models import kinds, provisioned_cluster, timestamps
 
 log = logging.getLogger(__name__)
 EXPIRES_AT = "fleetyard.io/expires-at"
@@ -38,21 +39,45 @@ def token_due(annotations: dict[str, str] | None, now: datetime.datetime, refres
 
 
 def write(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.Endpoint, token: eks_token.Token,
-          role_arn: str | None, refresh_before: float) -> dict[str, Any]:
-    """Both Secrets, each written only when it changes; returns the status refs to them."""
+          refresh_before: float, argocd_namespace: str | None = None) -> dict[str, Any]:
+    """Both Secrets, each written only when it changes, and the Argo CD cluster Secret when the cluster
+    opts in (removed when it opts out); returns the status refs to the two kubeconfig Secrets."""
     machine, user = names(obj.name)
-    if token_due(secrets.annotations(obj.namespace, machine), timestamps.utcnow(), refresh_before):
-        expires = timestamps.format(token.expires_at)
+    now = timestamps.utcnow()
+    expires = timestamps.format(token.expires_at)
+    if token_due(secrets.annotations(obj.namespace, machine), now, refresh_before):
         secrets.apply(obj, machine, {"value": kubeconfigs.with_token(endpoint, token.value)},
                       {EXPIRES_AT: expires}, SECRET_LABELS)
         metrics.TOKEN_REFRESHES.inc()
         log.info("machine kubeconfig written", extra={"object": f"{obj.namespace}/{obj.name}", "expiresAt": expires})
-    document = kubeconfigs.with_exec(endpoint, role_arn)
+    document = kubeconfigs.with_exec(endpoint)
     if secrets.value_or_none(obj.namespace, user) != document:
         secrets.apply(obj, user, {"value": document}, {}, SECRET_LABELS)
+    if argocd_namespace:
+        _argocd(obj, endpoint, token, refresh_before, argocd_namespace, now)
     return {"kubeconfigSecretRef": {"name": machine}, "userKubeconfigSecretRef": {"name": user}}
 
 
 def remove(obj: provisioned_cluster.ProvisionedCluster) -> list[str]:
     """Delete both Secrets; returns the names that existed."""
     return [name for name in names(obj.name) if secrets.delete(obj.namespace, name)]
+def _argocd(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.Endpoint, token: eks_token.Token,
+            refresh_before: float, namespace: str, now: datetime.datetime) -> None:
+    name = argocd.secret_name(obj.namespace, obj.name)
+    if not argocd.opted_in(dict(obj.metadata.annotations), secrets.namespace_labels(obj.namespace),
+                           kinds.ARGOCD_OPT_IN):
+        if secrets.delete(namespace, name):
+            log.info("Argo CD cluster Secret removed (opted out)", extra={"object": f"{obj.namespace}/{obj.name}"})
+        return
+    if token_due(secrets.annotations(namespace, name), now, refresh_before):
+        expires = timestamps.format(token.expires_at)
+        secrets.apply_unowned(namespace, name, argocd.data(obj.namespace, obj.name, endpoint, token.value),
+                              argocd.labels(obj.namespace, obj.name), {EXPIRES_AT: expires})
+        log.info("Argo CD cluster Secret written", extra={"object": f"{obj.namespace}/{obj.name}",
+                                                          "secret": f"{namespace}/{name}", "expiresAt": expires})
+
+
+def remove_argocd(obj: provisioned_cluster.ProvisionedCluster, namespace: str) -> None:
+    """The cluster is destroyed or deleted: Argo CD no longer gets it as a target."""
+    if secrets.delete(namespace, argocd.secret_name(obj.namespace, obj.name)):
+        log.info("Argo CD cluster Secret removed", extra={"object": f"{obj.namespace}/{obj.name}"})

@@ -1,5 +1,6 @@
-"""Kubeconfig documents for a cluster: one with a short-lived token for machines, one with an
-`aws eks get-token` exec entry for people.
+"""Kubeconfig documents for a cluster: one with a short-lived token for machines (the Connection's
+role: fleetyard and tools in the management cluster), one with an `aws eks get-token` exec entry
+for people, which authenticates as the person.
 
 Pure; called by the kubeconfig Secret writer (`day2.kubeconfig_secrets`) and by the REST API's
 kubeconfig response (`day2.access`). The documents carry credentials: callers must never log them
@@ -40,16 +41,18 @@ def with_token(endpoint: Endpoint, token: str) -> str:
     return _document(endpoint, {"token": token})
 
 
-def with_exec(endpoint: Endpoint, role_arn: str | None) -> str:
-    """For people: `aws eks get-token` assumes the Connection's role (their own credentials must be
-    allowed to); the token is never stored."""
+def with_exec(endpoint: Endpoint) -> str:
+    """For people: `aws eks get-token --cluster-name <name> --region <region>` with the person's own AWS
+    credentials (their default chain: `AWS_PROFILE`, SSO, environment), so the cluster sees the person
+    and the access entry of their IAM principal decides what they may do. No `--role-arn`, no
+    external id, no profile baked in: nothing in it names or can assume the Connection's role, and the
+    document is the same for everyone (it carries no credential)."""
     args = ["eks", "get-token", "--cluster-name", endpoint.name, "--output", "json"]
     if endpoint.region:
         args += ["--region", endpoint.region]
-    if role_arn:
-        args += ["--role-arn", role_arn]
     return _document(endpoint, {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                                         "command": "aws", "args": args, "interactiveMode": "Never"}})
+                                         "command": "aws", "args": args, "interactiveMode": "Never",
+                                         "provideClusterInfo": False}})
 
 
 def response(endpoint: Endpoint, kubeconfig: str) -> dict[str, str]:

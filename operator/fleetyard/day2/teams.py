@@ -23,9 +23,19 @@ def teams_of(username: str, groups: Iterable[str], teams: Iterable[dict[str, Any
     return found
 
 
+def names(items: Iterable[Any] | None) -> list[str]:
+    """Team names of an `access.teams` list as stored: each item a name or {name, access, namespaces}."""
+    out = []
+    for item in items or []:
+        name = item if isinstance(item, str) else (item or {}).get("name") if isinstance(item, dict) else None
+        if name:
+            out.append(name)
+    return out
+
+
 def may_see(cluster: dict[str, Any], memberships: set[tuple[str, str]]) -> bool:
     namespace = cluster["metadata"]["namespace"]
-    wanted = ((cluster.get("spec") or {}).get("access") or {}).get("teams") or []
+    wanted = names(((cluster.get("spec") or {}).get("access") or {}).get("teams"))
     return any((namespace, name) in memberships for name in wanted)
 
 

@@ -7,8 +7,9 @@ Start order: control plane, workload cluster (`workload_cluster.WorkloadCluster`
 tokens against moto's STS, looked up at each review, for the clusters in the fake plugin's state
 file, and lets in whom those clusters' access entries name), moto, the Helm chart's CRDs, RBAC,
 ServiceAccounts, peering object and webhook configurations (`chart`), the admission webhook
-server, operator, API server (`api_process`: moto's AWS settings, `api_env` on top; it does not
-need the operator to start). The three fleetyard
+server (with moto's AWS settings: it asks EKS which Kubernetes versions a region offers), operator,
+API server (`api_process`: moto's AWS settings, `api_env` on top; it does not need the operator to
+start). The three fleetyard
 processes run as their chart ServiceAccounts (a TokenRequest token each), so a permission the
 chart forgets fails the tests. Stop runs the other way round, and a failed start stops whatever had
 started. The workload cluster starts before moto because moto's
@@ -131,7 +132,7 @@ class Environment:
         at it; returns once a dry-run create comes back stamped."""
         self.webhooks, self.webhooks_url = webhooks_process.start(
             self.state_dir, self.kubeconfig_of("webhooks"), self.control_plane.ca_file,
-            self.control_plane.ca_key_file, {"FLEETYARD_LOG_FORMAT": "json"}, timeout)
+            self.control_plane.ca_key_file, {**self.aws_env(), "FLEETYARD_LOG_FORMAT": "json"}, timeout)
         kube_apply.apply(self.api, [d for d in chart.for_test_bed(self.chart_docs, self.webhooks_url,
                                                                   self.control_plane.ca_file.read_bytes())
                                     if d["kind"] in chart.WEBHOOK_KINDS])

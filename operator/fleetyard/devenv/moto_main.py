@@ -32,6 +32,13 @@ principals and conditions, the caller's own policies, a missing role, AWS's para
 moto's own check hands out credentials for a role that does not exist and without an external id
 the trust policy requires.
 
+moto has no EKS DescribeClusterVersions (GET /cluster-versions): here it answers EKS's release calendar
+as fleetyard maintains it (`connections.eks_versions.FALLBACK_RELEASES`), each version with the
+`versionStatus` of today (STANDARD_SUPPORT for its first 14 months, EXTENDED_SUPPORT until its end of
+extended support, then UNSUPPORTED, listed only with includeAll) and the same for every region, so
+admission and the REST API can ask it as they ask AWS (their answers then say "from EKS
+DescribeClusterVersions"; the maintained list is their fallback when the call fails).
+
 CloudFormation stack ids are derived from account, region and stack name (a version-5 UUID; the
 n-th stack of the same name gets its own) instead of a random UUID, so a manifest can name the
 stack it expects: examples/ carry the stack ARNs `fleetyard.devenv.samples` deploys them as.
@@ -40,6 +47,7 @@ stack it expects: examples/ carry the stack ARNs `fleetyard.devenv.samples` depl
 from __future__ import annotations
 
 import collections
+import datetime
 import os
 import threading
 import urllib.parse
@@ -50,8 +58,10 @@ from typing import Any
 from botocore.awsrequest import AWSRequest
 from moto.cloudformation import models as cloudformation_models
 from moto.core import responses
-from moto.eks import models as eks_models
 from moto.core import exceptions as moto_exceptions
+from moto.eks import models as eks_models
+from moto.eks import responses as eks_responses
+from moto.eks import urls as eks_urls
 from moto.iam import access_control
 from moto.iam import exceptions as iam_exceptions
 from moto.iam import models as iam_models
@@ -62,6 +72,7 @@ from moto.sts import models as sts_models
 from moto.sts import responses as sts_responses
 from moto.utilities import utils as moto_utils
 
+from fleetyard.connections import eks_versions
 from fleetyard.devenv import moto_sts
 
 _SIGNATURE = "X-Amz-Signature"
@@ -263,6 +274,49 @@ def _assume_role_checked(self: Any) -> Any:
 
 access_control.IAMRequestBase.check_action_permitted = _check_action_permitted_sts
 sts_responses.TokenResponse.assume_role = _assume_role_checked
+
+
+STANDARD_SUPPORT_DAYS = 14 * 30  # "the first 14 months after it's released" (the EKS user guide)
+
+
+def cluster_versions(today: datetime.date, include_all: bool = False) -> list[dict[str, Any]]:
+    """DescribeClusterVersions' clusterVersions on `today`, oldest first."""
+    out = []
+    for release in eks_versions.FALLBACK_RELEASES:
+        end = release.end_of_extended_support
+        extended_from = end - datetime.timedelta(days=365) if end else None
+        if end is not None and today >= end:
+            status = "UNSUPPORTED"
+        elif extended_from is not None and today >= extended_from:
+            status = "EXTENDED_SUPPORT"
+        else:
+            status = "STANDARD_SUPPORT"
+        if status == "UNSUPPORTED" and not include_all:
+            continue
+        item: dict[str, Any] = {"clusterVersion": release.version, "clusterType": "eks",
+                                "defaultPlatformVersion": "eks.1", "versionStatus": status,
+                                "status": status.lower().replace("_", "-"), "defaultVersion": False}
+        if end is not None:
+            item["endOfExtendedSupportDate"] = datetime.datetime.combine(end, datetime.time(), datetime.timezone.utc)
+            item["endOfStandardSupportDate"] = datetime.datetime.combine(
+                extended_from, datetime.time(), datetime.timezone.utc)
+        out.append(item)
+    offered = [i for i in out if i["versionStatus"] == "STANDARD_SUPPORT"]
+    if offered:
+        offered[-1]["defaultVersion"] = True
+    return out
+
+
+def _describe_cluster_versions(self: Any) -> responses.ActionResult:
+    include_all = str(self._get_param("includeAll", False)).lower() == "true"
+    wanted = self._get_param("clusterVersions") or []
+    found = [v for v in cluster_versions(datetime.datetime.now(datetime.timezone.utc).date(), include_all)
+             if not wanted or v["clusterVersion"] in wanted]
+    return responses.ActionResult({"clusterVersions": found})
+
+
+eks_responses.EKSResponse.describe_cluster_versions = _describe_cluster_versions
+eks_urls.url_paths["{0}/cluster-versions$"] = eks_urls.response.dispatch
 access_control.IAMRequest.__init__ = _iam_request_init_presigned
 eks_models.Cluster.__init__ = _eks_cluster_init_workload
 cloudformation_models.generate_stack_id = _stack_id_from_name

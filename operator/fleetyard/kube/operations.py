@@ -34,14 +34,15 @@ def current(ops: list[operation_model.Operation]) -> operation_model.Operation |
 
 
 def create(target: common.Resource, operation: str, *, attempt: int, member_id: str | None,
-           connection_version: str | None, target_spec: dict[str, Any] | None = None) -> operation_model.Operation:
+           connection_version: str | None, scope: str = "all", access_digest: str | None = None,
+           target_spec: dict[str, Any] | None = None) -> operation_model.Operation:
     """A new Operation for `target`'s current generation; `target_spec` is what the run will apply."""
     meta = target.metadata
     body: dict[str, Any] = {
         "apiVersion": kinds.API_VERSION,
         "kind": "Operation",
         "metadata": {
-            "generateName": f"{meta.name[:40]}-{operation.lower()}-",
+            "generateName": f"{meta.name[:40]}-{'access' if scope == operation_model.ACCESS_ENTRIES else operation.lower()}-",
             "namespace": meta.namespace,
             "labels": {kinds.TARGET_UID_LABEL: meta.uid, kinds.TARGET_KIND_LABEL: target.kind},
             "ownerReferences": [target.owner_reference()],
@@ -55,6 +56,8 @@ def create(target: common.Resource, operation: str, *, attempt: int, member_id: 
             "targetGeneration": meta.generation,
             "attempt": attempt,
             "connectionVersion": connection_version,
+            "scope": scope if scope != "all" else None,
+            "accessDigest": access_digest,
             "targetSpec": target_spec,
         },
     }

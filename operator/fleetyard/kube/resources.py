@@ -49,3 +49,11 @@ def users_of(namespace: str, ref_field: str, name: str, among: tuple[kinds.Kind,
             if ((obj.get("spec") or {}).get(ref_field) or {}).get("name") == name:
                 found.append(f"{kind.kind}/{obj['metadata']['name']}")
     return sorted(found)
+
+
+def teams_named(namespace: str, names: list[str]) -> list[Any]:
+    """The Teams (`team.Team`) of `namespace` among `names` that exist; no read when `names` is empty."""
+    wanted = set(names)
+    if not wanted:
+        return []
+    return [kinds.TEAM.parse(t) for t in list_objects(kinds.TEAM, namespace) if t["metadata"]["name"] in wanted]

@@ -63,8 +63,25 @@ def apply(owner: common.Resource, name: str, data: dict[str, str], annotations_:
         core.create_namespaced_secret(owner.namespace, body)
 
 
+def apply_unowned(namespace: str, name: str, data: dict[str, str], labels: dict[str, str],
+                  annotations_: dict[str, str]) -> None:
+    """Create or replace a Secret in another namespace than its cluster's (no owner reference can
+    cross namespaces): whoever writes it deletes it (`delete`)."""
+    body = kubernetes.client.V1Secret(
+        metadata=kubernetes.client.V1ObjectMeta(name=name, namespace=namespace, labels=labels,
+                                                annotations=annotations_),
+        type="Opaque", data={k: base64.b64encode(v.encode()).decode() for k, v in data.items()})
+    core = client.core()
+    try:
+        core.replace_namespaced_secret(name, namespace, body)
+    except kubernetes.client.ApiException as exc:
+        if exc.status != 404:
+            raise
+        core.create_namespaced_secret(namespace, body)
+
+
 def delete(namespace: str, name: str) -> bool:
-    """Delete a Secret the operator wrote; False when there was none."""
+    """Delete a Secret; False when there was none."""
     try:
         client.core().delete_namespaced_secret(name, namespace)
     except kubernetes.client.ApiException as exc:
@@ -72,3 +89,11 @@ def delete(namespace: str, name: str) -> bool:
             return False
         raise
     return True
+
+
+def namespace_labels(name: str) -> dict[str, str]:
+    """The labels of a namespace ({} when it cannot be read)."""
+    try:
+        return dict(client.core().read_namespace(name).metadata.labels or {})
+    except kubernetes.client.ApiException:
+        return {}

@@ -59,9 +59,63 @@ class Condition(Model):
     observedGeneration: int | None = pydantic.Field(None, ge=0)
 
 
+AccessLevel = Literal["view", "edit", "admin", "cluster-admin"]
+
+
+class TeamGrant(Model):
+    """One entry of `access.teams` in its long form: a Team and, optionally, what it gets on this
+    cluster instead of the Team's own `spec.access`."""
+
+    name: str = pydantic.Field(min_length=1, max_length=253, pattern=validation.K8S_NAME_PATTERN,
+                               description="Name of a Team in this namespace.")
+    access: AccessLevel | None = pydantic.Field(
+        None, description="Overrides the Team's access level on this cluster (view, edit, admin, cluster-admin).")
+    namespaces: list[str] | None = pydantic.Field(
+        None, max_length=20, description="Overrides the Team's namespaces on this cluster; [] means cluster-wide.")
+
+    @pydantic.field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str] | None) -> list[str] | None:
+        for v in value or []:
+            validation.check_pattern(v, validation.NAMESPACE_SCOPE_PATTERN, "access.teams[*].namespaces[*]",
+                                     "a namespace name (`*` wildcards allowed)")
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _scope(self) -> "TeamGrant":
+        if self.access == "cluster-admin" and self.namespaces:
+            raise ValueError(f"access.teams[{self.name}].namespaces: cluster-admin is cluster-wide; "
+                             "leave namespaces out")
+        return self
+
+
+# An item is a Team's name or a TeamGrant: a union a structural schema cannot type, so the item keeps
+# unknown fields; the webhook and the REST API parse it through TeamGrant (errors name the field).
+_TEAM_ITEM_SCHEMA = {"x-kubernetes-preserve-unknown-fields": True}
+
+
 class Access(Model):
-    teams: list[str] = pydantic.Field(default_factory=list, max_length=100,
-                                      description="Names of Team resources in this namespace whose members may use the cluster.")
+    teams: list[str | TeamGrant] = pydantic.Field(
+        default_factory=list, max_length=100, json_schema_extra={"items": _TEAM_ITEM_SCHEMA},
+        description="Teams in this namespace whose members may use the cluster: a Team's name, or "
+                    "{name, access, namespaces} to give that team other access on this cluster than its own.")
+
+    @pydantic.field_validator("teams")
+    @classmethod
+    def _unique(cls, value: list[str | TeamGrant]) -> list[str | TeamGrant]:
+        names = [v if isinstance(v, str) else v.name for v in value]
+        for name in names:
+            validation.check_pattern(name, validation.K8S_NAME_PATTERN, "access.teams[*]", "a Team name")
+        if len(set(names)) != len(names):
+            raise ValueError("access.teams: each Team once")
+        return value
+
+    def grants(self) -> list[TeamGrant]:
+        """Every entry in its long form."""
+        return [TeamGrant(name=v) if isinstance(v, str) else v for v in self.teams]
+
+    def team_names(self) -> list[str]:
+        return [g.name for g in self.grants()]
 
 
 class IacState(Model):

@@ -25,6 +25,9 @@ UPDATED_BY_ANNOTATION = "fleetyard.io/updated-by"
 UPDATED_AT_ANNOTATION = "fleetyard.io/updated-at"
 # When someone asked (REST provision/destroy) for a failed run to be tried again.
 RETRY_REQUESTED_ANNOTATION = "fleetyard.io/retry-requested-at"
+# Opt-in to an Argo CD cluster Secret: "true"/"false" as an annotation of a ProvisionedCluster, or
+# as a label of its namespace (for every cluster of the organization); the annotation wins.
+ARGOCD_OPT_IN = "fleetyard.io/argocd"
 
 READY = '.status.conditions[?(@.type=="Ready")].status'
 
@@ -118,14 +121,15 @@ CLUSTER = Kind(
 
 TEAM = Kind(
     "Team", "teams", "team", ("fyteam",), team.TeamSpec, team.TeamStatus,
-    _common_head() + (Column("Age", ".metadata.creationTimestamp", "date"),),
-    "Members (usernames and groups) who may use the clusters that name the team.", team.Team)
+    _common_head() + (Column("Access", ".spec.access.level"), Column("Age", ".metadata.creationTimestamp", "date")),
+    "Members (usernames, groups, IAM principals) who may use the clusters that name the team, and how.", team.Team)
 
 OPERATION = Kind(
     "Operation", "operations", "operation", ("fyop",), operation.OperationSpec, operation.OperationStatus,
     (
         Column("ID", ".status.id"),
         Column("Operation", ".spec.operation"),
+        Column("Scope", ".spec.scope", description="all, or accessEntries: an update of the EKS access entries only"),
         Column("Target", ".spec.resourceRef.name"),
         Column("Status", ".status.status"),
         Column("Stage", ".status.progress.stage"),

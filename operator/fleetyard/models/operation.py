@@ -13,6 +13,10 @@ import pydantic
 from fleetyard.models import common
 
 OperationType = Literal["provision", "update", "destroy", "refresh", "listInstanceTypes"]
+# What an update touches: everything the program declares, or only the cluster's EKS access entries
+# (a Team's members or a cluster's access.teams changed, nothing else).
+OperationScope = Literal["all", "accessEntries"]
+ACCESS_ENTRIES: OperationScope = "accessEntries"
 OperationPhase = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 OPERATION_TYPES: tuple[OperationType, ...] = typing.get_args(OperationType)
 LIST_INSTANCE_TYPES: OperationType = "listInstanceTypes"
@@ -63,6 +67,11 @@ class OperationSpec(common.Model):
     connectionVersion: str | None = pydantic.Field(
         None, description="The Connection's metadata.generation when the run was asked for: a terminal "
                           "failure is retried once the Connection's spec changes.")
+    scope: OperationScope = pydantic.Field(
+        "all", description="all: the whole program; accessEntries: only the cluster's EKS access entries "
+                           "(a Team or access.teams changed).")
+    accessDigest: str | None = pydantic.Field(
+        None, description="Digest of the access entries the run grants (from the Teams the cluster names).")
 
 
 class ResourceProgress(common.Model):

@@ -8,6 +8,7 @@ the equivalent checks for the REST API. Imports nothing but the standard library
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
 from typing import Any
 
@@ -22,6 +23,10 @@ MIXED_ARCHITECTURES_MESSAGE = ("config.systemNodeGroup.instanceTypes must not mi
                                "(arm64 Graviton types such as m7g with x86_64 types)")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# An IAM role or user ARN as an EKS access entry takes it (with its path; not an assumed-role session).
+IAM_PRINCIPAL_PATTERN = r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,128}$"
+# A namespace as an EKS namespace-scoped access policy takes it: a DNS label, `*` wildcards allowed.
+NAMESPACE_SCOPE_PATTERN = r"^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?$"
 
 
 # Characters a display name must not hold: controls (Cc), format characters (Cf: the bidi overrides
@@ -108,3 +113,10 @@ def check_version_transition(old: str, new: str) -> None:
         raise ValueError("config.kubernetesVersion cannot be lowered")
     if minor_of(new) > minor_of(old) + 1:
         raise ValueError("config.kubernetesVersion can be raised by one minor version at a time")
+
+
+def check_pattern(value: str, pattern: str, field: str, what: str) -> str:
+    """`value` if it matches `pattern`; else ValueError naming `field` and saying what was expected."""
+    if not re.match(pattern, value):
+        raise ValueError(f"{field}: {value!r} is not {what}")
+    return value

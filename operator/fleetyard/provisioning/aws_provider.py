@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from fleetyard.provisioning import job
 
 ENDPOINT_SERVICES = ("ec2", "eks", "iam", "sts")
+PROVIDER_NAME = "customer"
 
 
 def provider(account: job.Account) -> aws.Provider:
@@ -23,7 +24,7 @@ def provider(account: job.Account) -> aws.Provider:
         endpoints = [aws.ProviderEndpointArgs(**{svc: account.endpoint_url for svc in ENDPOINT_SERVICES})]
     access = account.access
     return aws.Provider(
-        "customer",
+        PROVIDER_NAME,
         region=access.region,
         assume_roles=[aws.ProviderAssumeRoleArgs(
             role_arn=access.role_arn,

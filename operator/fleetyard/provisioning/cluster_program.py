@@ -5,7 +5,8 @@ Pure production code (`pulumi_aws` and the job's typed args, no operator I/O); t
 own `ClusterConfig` (`args.config`): a node-group field added to `models.provisioned_cluster.NodeGroup`
 is read here, where it is used. Builds the IAM roles, the EKS
 control plane (authentication mode API, an access entry for the Connection's role so the operator
-can reach the cluster), the managed system node group, the IAM OIDC provider, a job-runner role
+can reach the cluster, and one per member principal of the Teams it names, with the access policy
+and scope of `models.team_access`), the managed system node group, the IAM OIDC provider, a job-runner role
 trusted by that provider for one service account, and the core addons.
 
 The node group's name carries a digest of what EKS cannot change in place (instance types, disk,
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pulumi
 import pulumi_aws as aws
 
-from fleetyard.models import provisioned_cluster
+from fleetyard.models import provisioned_cluster, team_access
 from fleetyard.provisioning import aws_provider, job, node_images
 
 CORE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
@@ -31,6 +33,9 @@ CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
 NODE_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
                  "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
                  "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+# Pulumi types of what an access-entries-only update touches (the worker targets these alone).
+ACCESS_TYPES = ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+MEMBER_PREFIX = "member-"
 # The root CA of the EKS OIDC endpoints; IAM no longer checks it but the API still takes one.
 OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
@@ -53,6 +58,34 @@ def _role(name: str, role_name: str, assume: pulumi.Input[str], policies: tuple[
         aws.iam.RolePolicyAttachment(f"{name}-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy,
                                      opts=opts)
     return role
+
+
+def member_name(principal_arn: str) -> str:
+    """A member's access entry's resource name: readable (the role or user name) and unique (a digest
+    of the whole ARN), stable for the principal's lifetime."""
+    short = re.sub(r"[^A-Za-z0-9-]+", "-", principal_arn.rsplit("/", 1)[-1])[:40].strip("-")
+    return f"{MEMBER_PREFIX}{short}-{hashlib.sha256(principal_arn.encode()).hexdigest()[:8]}"
+
+
+def member_resource_names(grant: team_access.EntryGrant) -> list[tuple[str, str]]:
+    """(type, name) of the resources one member's entry is made of."""
+    name = member_name(grant.principal_arn)
+    return [(ACCESS_TYPES[0], name)] + [(ACCESS_TYPES[1], f"{name}-{p.policy_arn.rsplit('/', 1)[-1]}")
+                                        for p in grant.policies]
+
+
+def _member_entries(cluster: aws.eks.Cluster, grants: list[team_access.EntryGrant], tags: dict[str, str],
+                    provider: aws.Provider) -> None:
+    for grant in grants:
+        (_, entry_name), *associations = member_resource_names(grant)
+        entry = aws.eks.AccessEntry(entry_name, cluster_name=cluster.name, principal_arn=grant.principal_arn,
+                                    type="STANDARD", tags=tags, opts=pulumi.ResourceOptions(provider=provider))
+        for (_, name), policy in zip(associations, grant.policies):
+            scope = (aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace", namespaces=list(policy.namespaces))
+                     if policy.namespaces else aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))
+            aws.eks.AccessPolicyAssociation(
+                name, cluster_name=cluster.name, principal_arn=entry.principal_arn, policy_arn=policy.policy_arn,
+                access_scope=scope, opts=pulumi.ResourceOptions(provider=provider, depends_on=[entry]))
 
 
 def _job_runner_trust(provider_arn: str, issuer: str) -> str:
@@ -94,6 +127,8 @@ def cluster_program(args: job.ClusterArgs) -> None:
         "operator-admin", cluster_name=cluster.name, principal_arn=role_arn,
         policy_arn=CLUSTER_ADMIN_POLICY, access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[operator_entry]))
+
+    _member_entries(cluster, list(args.access_entries), tags, provider)
 
     nodes = aws.eks.NodeGroup(
         "system-nodes", cluster_name=cluster.name, node_group_name=node_group_name(group),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import pydantic
@@ -23,10 +23,14 @@ import pydantic
 from fleetyard import settings as settings_mod
 from fleetyard.connections import customer_session
 from fleetyard.models import connection, network as network_model, operation, provisioned_cluster as pc_model
+from fleetyard.models import team as team_model, team_access
 
 Program = Literal["network", "cluster"]
 PROGRAMS: dict[str, Program] = {"Network": "network", "ProvisionedCluster": "cluster"}
 PROJECTS: dict[Program, str] = {"network": "fleetyard-byoc-network", "cluster": "fleetyard-byoc-cluster"}
+
+
+Scope = operation.OperationScope
 
 
 class JobProblem(Exception):
@@ -66,10 +70,13 @@ class ClusterArgs(_Data):
     config: pc_model.ClusterConfig
     public_subnet_ids: list[str]
     private_subnet_ids: list[str]
+    # the members' EKS access entries (the Connection's role has its own, always)
+    access_entries: list[team_access.EntryGrant] = pydantic.Field(default_factory=list)
 
 
 class Job(_Data):
     operation: Literal["provision", "update", "destroy", "refresh"]
+    scope: Scope = "all"
     program: Program
     stack_name: str
     backend_url: str
@@ -117,8 +124,9 @@ def cluster_name(namespace: str, name: str, cluster_id: str) -> str:
 
 
 def applied_spec(target: network_model.Network | pc_model.ProvisionedCluster) -> dict[str, Any]:
-    """What a Pulumi run of `target` applies (the Operation's `spec.targetSpec`): its region and config,
-    defaults filled in. Everything else in the spec (displayName, access.teams, desiredState,
+    """What a Pulumi run of `target` applies from its spec (the Operation's `spec.targetSpec`): region and
+    config, defaults filled in. The access entries (from access.teams and the Teams) are tracked apart,
+    by their digest (`spec.accessDigest`); the rest of the spec (displayName, desiredState,
     deletionPolicy) is not read by the programs, so a change there needs no run."""
     return {"region": target.spec.region, "config": target.spec.config.model_dump(mode="json")}
 
@@ -139,7 +147,8 @@ def _config(op: operation.Operation, target: network_model.Network | pc_model.Pr
 
 def build(op: operation.Operation, target: network_model.Network | pc_model.ProvisionedCluster,
           conn: connection.Connection, network: network_model.Network | None, external_id: str, passphrase: str,
-          cfg: settings_mod.Settings, *, recover: bool = False, endpoint_url: str | None = None) -> Job:
+          cfg: settings_mod.Settings, *, recover: bool = False, endpoint_url: str | None = None,
+          teams: Sequence[team_model.Team] = ()) -> Job:
     if op.spec.operation == operation.LIST_INSTANCE_TYPES:
         raise JobProblem("listInstanceTypes is not a Pulumi run")
     target_id = _id(target)
@@ -157,13 +166,13 @@ def build(op: operation.Operation, target: network_model.Network | pc_model.Prov
         verify = {"vpcId": vpc} if vpc else {}
     else:
         assert isinstance(config, pc_model.ClusterConfig)
-        args = _cluster_args(account, target, target_id, config, conn, network)
+        args = _cluster_args(account, target, target_id, config, conn, network, teams)
         built = target.status.providerMetadata.clusterName if target.status.providerMetadata else None
         verify = {"clusterName": built or args.cluster_name}
     program = PROGRAMS[target.kind]
     stack = stack_name(target.namespace, target_id)
     return Job(
-        operation=op.spec.operation, program=program, stack_name=stack, backend_url=cfg.state_backend_url,
+        operation=op.spec.operation, scope=op.spec.scope, program=program, stack_name=stack, backend_url=cfg.state_backend_url,
         passphrase=passphrase, work_dir=os.path.join(cfg.workspace_root, PROJECTS[program], stack), args=args,
         recover=recover, verify_gone=verify if op.spec.operation == "destroy" else {}, attempt=op.spec.attempt,
         retry_base=cfg.retry_base, retry_cap=cfg.retry_cap)
@@ -171,7 +180,7 @@ def build(op: operation.Operation, target: network_model.Network | pc_model.Prov
 
 def _cluster_args(account: Account, target: pc_model.ProvisionedCluster, target_id: str,
                   config: pc_model.ClusterConfig, conn: connection.Connection,
-                  network: network_model.Network | None) -> ClusterArgs:
+                  network: network_model.Network | None, teams: Sequence[team_model.Team] = ()) -> ClusterArgs:
     if network is None:
         raise JobProblem(f"Network {target.spec.networkRef.name} (spec.networkRef) was not found", retryable=True)
     outputs = network.status.iacOutputs or {}
@@ -181,7 +190,8 @@ def _cluster_args(account: Account, target: pc_model.ProvisionedCluster, target_
     return ClusterArgs(
         account=account, cluster_id=target_id, cluster_name=cluster_name(target.namespace, target.name, target_id),
         role_prefix=f"fy-{_id(conn)}-{target_id}".lower(), config=config,
-        public_subnet_ids=public.split(","), private_subnet_ids=private.split(","))
+        public_subnet_ids=public.split(","), private_subnet_ids=private.split(","),
+        access_entries=team_access.entries(target.spec.access, teams, [conn.spec.providerConfig.roleArn]))
 
 
 PassphraseReader = Callable[[str, str, str], str]

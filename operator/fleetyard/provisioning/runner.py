@@ -224,9 +224,10 @@ class Runner:
         if conn is None:
             raise job_mod.JobProblem(f"Connection {target.spec.connectionRef.name} (spec.connectionRef) was not found",
                                      retryable=True)
-        network = None
+        network, teams = None, []
         if ref.kind == "ProvisionedCluster":
             network = resources.get(kinds.NETWORK, op.namespace, target.spec.networkRef.name)
+            teams = resources.teams_named(op.namespace, target.spec.access.team_names())
         config = conn.spec.providerConfig
         try:
             value = external_id.read(op.namespace, config, secrets.value, sessions.base_session(config.region))
@@ -237,7 +238,7 @@ class Runner:
         except secret_data.SecretProblem as exc:
             raise job_mod.JobProblem(f"{exc}: the operator needs it for the Pulumi state (key 'passphrase')",
                                      retryable=True) from None
-        return job_mod.build(op, target, conn, network, value, passphrase, self.cfg, recover=recover)
+        return job_mod.build(op, target, conn, network, value, passphrase, self.cfg, recover=recover, teams=teams)
 
     async def _patch(self, op: operation_model.Operation, status: dict[str, Any]) -> None:
         await asyncio.to_thread(patching.patch_status, kinds.OPERATION, op.namespace, op.name, status)

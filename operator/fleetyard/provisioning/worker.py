@@ -23,7 +23,9 @@ import pulumi.automation as auto
 
 from fleetyard.cloud import inventory, session as sessions, sts
 from fleetyard.connections import customer_session
-from fleetyard.provisioning import adoption, cluster_program, failures, job as job_mod, locks, network_program, progress
+from fleetyard.models import operation as operation_model
+from fleetyard.provisioning import adoption, aws_provider, cluster_program, failures, job as job_mod, locks
+from fleetyard.provisioning import network_program, progress
 
 GONE_TIMEOUT = 900.0
 
@@ -134,9 +136,14 @@ def execute(job: job_mod.Job, channel: Channel) -> dict[str, Any]:
     if job.recover:
         recover(job, stack, channel, on_event)
     engine_started = time.monotonic()
-    if job.operation in ("provision", "update"):
+    if job.operation == "update" and job.scope == operation_model.ACCESS_ENTRIES:
+        targets = access_targets(job, stack)
+        channel.stage("updating", f"updating the access entries only: pulumi up --target of {len(targets)} "
+                                  "resources (the members' entries and policy associations, and the provider)")
+        result: Any = stack.up(on_event=on_event, color="never", target=targets)
+    elif job.operation in ("provision", "update"):
         channel.stage("provisioning" if job.operation == "provision" else "updating", "running pulumi up")
-        result: Any = stack.up(on_event=on_event, color="never")
+        result = stack.up(on_event=on_event, color="never")
     elif job.operation == "destroy":
         channel.stage("destroying", "running pulumi destroy")
         result = stack.destroy(on_event=on_event, color="never")
@@ -153,6 +160,21 @@ def execute(job: job_mod.Job, channel: Channel) -> dict[str, Any]:
         outputs = {k: _text(v.value) for k, v in values.items()}
     return {"outputs": outputs, "changes": dict(getattr(result.summary, "resource_changes", None) or {}),
             "engineSeconds": round(time.monotonic() - engine_started, 3)}
+
+
+def access_targets(job: job_mod.Job, stack: auto.Stack) -> list[str]:
+    """URNs an access-entries-only update may touch: the members' entries and associations the job
+    asks for, those the stack holds (a removed member's are deleted), and the provider they use."""
+    args = job.args
+    assert isinstance(args, job_mod.ClusterArgs)
+
+    def urn(type_: str, name: str) -> str:
+        return f"urn:pulumi:{job.stack_name}::{job.project}::{type_}::{name}"
+    wanted = {urn(t, n) for grant in args.access_entries for t, n in cluster_program.member_resource_names(grant)}
+    held = {r["urn"] for r in (stack.export_stack().deployment or {}).get("resources") or []
+            if r.get("type") in cluster_program.ACCESS_TYPES
+            and r["urn"].rsplit("::", 1)[-1].startswith(cluster_program.MEMBER_PREFIX)}
+    return sorted(wanted | held) + [urn("pulumi:providers:aws", aws_provider.PROVIDER_NAME)]
 
 
 def _text(value: Any) -> str:

@@ -11,6 +11,7 @@ import fastapi
 from kubernetes_asyncio import client as aclient
 
 from fleetyard import settings as settings_mod
+from fleetyard.connections import eks_versions
 from fleetyard.models import kinds
 from fleetyard.rest import authn, authz, errors, organizations, store, writes
 
@@ -23,6 +24,7 @@ class Services:
     authorizer: authz.Authorizer
     writer: writes.Writer
     api: aclient.ApiClient  # the process's one Kubernetes client
+    versions: eks_versions.Versions  # the Kubernetes versions EKS offers per region (rest.offerings)
 
 
 def services_of(request: fastapi.Request) -> Services:

@@ -17,6 +17,7 @@ import fastapi
 import uvicorn
 
 from fleetyard import settings as settings_mod
+from fleetyard.connections import eks_versions
 from fleetyard.kube import async_client, informer
 from fleetyard.models import kinds
 from fleetyard.rest import authn, authz, deps, errors, head, request_ids, store, writes
@@ -36,7 +37,8 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
         app.state.informers = watchers
         app.state.services = deps.Services(
             settings, cache, authn.Authenticator(api, settings.api_token_cache_ttl, settings.api_impersonate_extras),
-            authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait), api)
+            authz.Authorizer(api, settings.api_access_cache_ttl), writes.Writer(api, cache, settings.api_write_wait), api,
+            eks_versions.Versions(settings.eks_versions_ttl, settings.eks_versions_failure_ttl))
         try:
             yield
         finally:

@@ -385,7 +385,7 @@ class Store:
 
 
 def _teams(entry: Entry) -> list[str]:
-    return (entry.spec.get("access") or {}).get("teams") or []
+    return team_rules.names((entry.spec.get("access") or {}).get("teams"))
 
 
 def _by_sort_key(entry: Entry) -> tuple[str, str]:

@@ -1,8 +1,9 @@
 """/infra/connections/{connection}/clusters: a Connection's ProvisionedClusters; create, update,
 provision, destroy; health, kubeconfig and metrics of one.
 
-Reads need RBAC on provisionedclusters (kubeconfig: `get` on `provisionedclusters/kubeconfig` of that
-cluster, which only fleetyard-admin has: nobody needs to read Secrets for it);
+Reads need RBAC on provisionedclusters (kubeconfig: membership of a Team the cluster names, or `get`
+on `provisionedclusters/kubeconfig` of that cluster, which only fleetyard-admin has; it authenticates
+as the caller's own AWS identity, never as the Connection's role);
 writes go to the apiserver as the caller.
 """
 
@@ -12,10 +13,10 @@ from typing import Annotated, Any
 
 import fastapi
 
-from fleetyard.day2 import access, usage_metrics
+from fleetyard.day2 import access, teams as team_rules, usage_metrics
 from fleetyard.models import api, connection as connection_model, kinds, operation as operation_model
 from fleetyard.models import provisioned_cluster
-from fleetyard.rest import cluster_updates, customer_calls, deps, errors, pagination, store, views
+from fleetyard.rest import cluster_updates, customer_calls, deps, errors, offerings, pagination, store, views
 from fleetyard.rest.routers import clusters as cluster_params
 from fleetyard.rest.routers import common
 
@@ -41,6 +42,8 @@ async def create_cluster(ctx: deps.OrgContext, connection: deps.PathConnection,
     cluster_updates.require_teams(body.access.teams, ctx.cache.team_names(ctx.org))
     if body.connectionId != connection.id:
         raise errors.invalid("connectionId", f"must be the connection in the path ({connection.id})")
+    await offerings.require_offered(ctx.svc.versions, ctx.cache, connection, body.region,
+                                    body.config.model_dump(mode="json", exclude_none=True))
     network = ctx.cache.by_seed_id(kinds.NETWORK, ctx.org, body.networkId)
     if network is None or (network.spec.get("connectionRef") or {}).get("name") != connection.name:
         raise errors.invalid("networkId", f"no network {body.networkId} in connection {connection.id}")
@@ -68,6 +71,12 @@ async def update_cluster(ctx: deps.OrgContext, cluster: deps.ConnectionCluster,
     await deps.require_write(ctx, "patch", cluster)
     patch = cluster_updates.patch_of(body)
     cluster_updates.check(cluster.spec, patch, ctx.cache.team_names(ctx.org))
+    if "config" in patch:
+        current = cluster.spec.get("config") or {}
+        await offerings.require_offered(ctx.svc.versions, ctx.cache,
+                                        ctx.cache.ref(cluster, "connectionRef", kinds.CONNECTION),
+                                        str(cluster.spec.get("region") or ""),
+                                        cluster_updates.merged(current, patch["config"]), current)
     updated = await ctx.svc.writer.update_cluster(ctx.caller.identity(), cluster, patch)
     return common.json_bytes(updated.json, 202)
 
@@ -108,7 +117,10 @@ async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
 @router.get("/{cluster}/kubeconfig", response_model=api.Kubeconfig, summary="Get provisioned cluster kubeconfig",
             responses=common.error_responses(403, 404, 409, 502))
 async def get_cluster_kubeconfig(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> dict[str, Any]:
-    await ctx.svc.authorizer.require(ctx.caller, "get", "provisionedclusters/kubeconfig", ctx.org, cluster.name)
+    # a member of a Team the cluster names gets it, and so does whoever RBAC lets `get` it; it carries
+    # no credential either way: the person's own AWS identity and access entry decide on the cluster
+    if not team_rules.may_see(cluster.obj, ctx.cache.teams_of(ctx.caller.username, ctx.caller.groups)):
+        await ctx.svc.authorizer.require(ctx.caller, "get", "provisionedclusters/kubeconfig", ctx.org, cluster.name)
     obj, conn = _typed(ctx, cluster)
     return await customer_calls.run(ctx.svc.api, access.kubeconfig, obj, conn)
 

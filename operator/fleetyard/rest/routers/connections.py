@@ -11,18 +11,10 @@ from __future__ import annotations
 import fastapi
 
 from fleetyard.models import api
-from fleetyard.rest import deps, errors, store
+from fleetyard.rest import deps, errors, offerings
 from fleetyard.rest.routers import common
 
 router = fastapi.APIRouter(prefix="/infra/connections/{connection}", tags=["connections"])
-
-LIST_INSTANCE_TYPES = "listInstanceTypes"
-
-
-def catalog_operation(cache: store.Store, connection: store.Entry) -> store.Entry | None:
-    runs = [e for e in cache.operations_of(connection) if e.spec.get("operation") == LIST_INSTANCE_TYPES]
-    succeeded = [e for e in runs if e.status.get("status") == "succeeded"]
-    return (succeeded or runs or [None])[-1]
 
 
 @router.get("/instance-types", response_model=api.OperationPublic, summary="Get a connection's instance-type catalog",
@@ -31,7 +23,7 @@ def catalog_operation(cache: store.Store, connection: store.Entry) -> store.Entr
                 "Operation that listed them (`result.items`, `result.metadata`): the newest that succeeded, or "
                 "the newest one while none has. 409 until the connection has been verified once."))
 async def get_instance_types(ctx: deps.OrgContext, connection: deps.PathConnection) -> fastapi.Response:
-    found = catalog_operation(ctx.cache, connection)
+    found = offerings.catalog_operation(ctx.cache, connection)
     if found is None:
         raise errors.ApiError(409, f"connection {connection.id} has no instance-type catalog yet (it is listed once "
                                    f"the connection is verified; status {connection.public.get('status')})")
