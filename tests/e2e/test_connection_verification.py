@@ -143,3 +143,66 @@ def test_no_secret_in_logs_status_or_events(env, custom, core, namespace, role) 
     for text in everything:
         for secret in secrets:
             assert secret not in text
+
+
+def test_quick_secret_ref_flips_end_as_the_last_spec_says(custom, core, namespace, role) -> None:
+    """A verification computed for an older spec (a timer tick, a retry) never lands after the one for the
+    newest: the status follows the last Secret named, and stays there."""
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    _secret(core, namespace, "wrong", "wrong-" + uuid.uuid4().hex)
+    _connection(custom, namespace, role)
+    _status_when(custom, namespace, "active")
+
+    def flip(refs: list[str]) -> int:
+        generation = 0
+        for ref in refs:
+            written = custom.patch_namespaced_custom_object(
+                kinds.GROUP, kinds.VERSION, namespace, "connections", "prod",
+                {"spec": {"providerConfig": {"externalIdSecretRef": {"name": ref}}}})
+            generation = written["metadata"]["generation"]
+            time.sleep(0.3)
+        return generation
+
+    def settled(generation: int, phase: str) -> dict:
+        def probe():
+            status = get(custom, namespace, kinds.CONNECTION, "prod").get("status") or {}
+            return status if status.get("observedGeneration") == generation and status.get("status") == phase else None
+        return wait_for(probe, 30, f"generation {generation} to be {phase}")
+
+    def holds(generation: int, phase: str, seconds: float = 8) -> None:
+        deadline = time.monotonic() + seconds  # four retry intervals (2 s), eight timer ticks
+        while time.monotonic() < deadline:
+            obj = get(custom, namespace, kinds.CONNECTION, "prod")
+            status = obj["status"]
+            assert (status["status"], status["observedGeneration"]) == (phase, generation), (
+                f"spec names {obj['spec']['providerConfig']['externalIdSecretRef']['name']}, "
+                f"status says {status['status']}: {status['statusMessage']}")
+            time.sleep(0.2)
+
+    wrong = flip(["wrong", "ext-id", "wrong", "ext-id", "wrong"])
+    status = settled(wrong, "failed")
+    assert conditions.find(status["conditions"], "ConnectionVerified")["reason"] == "AssumeRoleFailed"
+    holds(wrong, "failed")
+
+    right = flip(["ext-id", "wrong", "ext-id"])
+    settled(right, "active")
+    holds(right, "active")
+
+
+def test_a_result_computed_for_an_older_spec_is_never_written(custom, core, namespace, role) -> None:
+    """The guard itself, deterministically: a verification that succeeded for the previous Secret and ends
+    after the spec named another one (what a slow timer tick is) writes nothing."""
+    from fleetyard.controllers import connection_phases, connection_verification
+
+    _secret(core, namespace, "ext-id", EXTERNAL_ID)
+    _secret(core, namespace, "wrong", "wrong-" + uuid.uuid4().hex)
+    _connection(custom, namespace, role)
+    old = get(custom, namespace, kinds.CONNECTION, "prod")["metadata"]["generation"]
+    _status_when(custom, namespace, "active")
+    custom.patch_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "connections", "prod",
+                                          {"spec": {"providerConfig": {"externalIdSecretRef": {"name": "wrong"}}}})
+    failed = _status_when(custom, namespace, "failed")
+    stale = connection_phases.Outcome("active", "Verified", "assumed the role with the previous Secret")
+    assert connection_verification.write_result(namespace, "prod", old, stale) is False
+    status = get(custom, namespace, kinds.CONNECTION, "prod")["status"]
+    assert status["status"] == "failed" and status["observedGeneration"] == failed["observedGeneration"] == old + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetyard.day2 import assessment as ch
+from fleetyard.day2 import assessment as ch, retirement
 
 AT = "2026-11-27T12:00:00Z"
 
@@ -63,3 +63,21 @@ def test_unreachable_api_leaves_counts_out() -> None:
     a = ch.assess(ch.Facts(AT, "ACTIVE", [GROUP], None, None, "ReadTimeoutError"))
     assert "totalNodes" not in a.health and a.health["nodeGroups"][0]["readyNodes"] is None
     assert "ReadTimeoutError" in a.message
+
+
+@pytest.mark.parametrize("phase,deleting,reason", [
+    ("active", False, None), ("updating", False, None), ("failed", False, None), ("pending", False, None),
+    ("destroying", False, "Destroying"), ("destroyed", False, "Destroyed"), ("active", True, "Deleting")])
+def test_health_retires_when_the_infrastructure_goes(phase: str, deleting: bool, reason: str | None) -> None:
+
+    assert retirement.reason(phase, deleting) == reason
+
+
+def test_a_retired_cluster_shows_unknown_and_no_stale_provider_status() -> None:
+
+    fields = retirement.status_fields(retirement.message("destroyed", False))
+    assert fields["lastHealthStatus"] == "unknown" and fields["health"] is None
+    assert fields["providerMetadata"] == {"status": None} and fields["kubeconfigSecretRef"] is None
+    assert fields["lastHealthMessage"] == "not checked: the cluster is destroyed"
+    assert retirement.needs_cleanup({"kubeconfigSecretRef": {"name": "x-kubeconfig"}}, False)
+    assert not retirement.needs_cleanup({}, False) and retirement.needs_cleanup({}, True)

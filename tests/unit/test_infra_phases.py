@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import pytest
@@ -187,3 +188,67 @@ def test_stalled_says_why() -> None:
     assert p.conditions_for(missing, ("False", "NotProvisioned"))["Stalled"][:2] == ("True", "ConnectionNotFound")
     waiting = p.decide(facts(waiting_for="Connection prod to become active (it is pending)"))
     assert p.conditions_for(waiting, ("False", "NotProvisioned"))["Stalled"][0] == "False"
+
+
+SPEC_A = {"region": "us-east-1", "config": {"cidr": "10.0.0.0/16", "natGateways": "Single"}}
+SPEC_B = {"region": "us-east-1", "config": {"cidr": "10.0.0.0/16", "natGateways": "OnePerAz"}}
+
+
+def snap(operation: str, phase: str, gen: int, applied: dict, **kw: object) -> p.LastOperation:
+    return dataclasses.replace(op(operation, phase, gen, **kw), applied=applied)  # type: ignore[arg-type]
+
+
+def not_started(last: p.LastOperation) -> p.LastOperation:
+    return dataclasses.replace(last, started=False)
+
+
+SPEC_CASES = [
+    # name, facts, (phase, start)
+    ("a rename after a run: nothing to build", facts(generation=2, provisioned="True", applied=SPEC_A,
+                                                     last=snap("provision", "succeeded", 1, SPEC_A)), ("active", None)),
+    ("a config change after a run", facts(generation=2, provisioned="True", applied=SPEC_B,
+                                          last=snap("provision", "succeeded", 1, SPEC_A)), ("updating", "update")),
+    ("a rename during a run, after it", facts(generation=4, provisioned="True", applied=SPEC_B,
+                                              last=snap("update", "succeeded", 3, SPEC_B)), ("active", None)),
+    ("a rename does not retry a terminal failure", facts(generation=3, provisioned="True", applied=SPEC_B,
+                                                          last=snap("update", "failed", 2, SPEC_B, retryable=False)),
+     ("failed", None)),
+    ("a config change retries a terminal failure", facts(generation=3, provisioned="True", applied=SPEC_A,
+                                                          last=snap("update", "failed", 2, SPEC_B, retryable=False)),
+     ("updating", "update")),
+    ("a superseded run is followed by one for the current spec",
+     facts(generation=3, provisioned="True", applied=SPEC_B, last=not_started(
+         snap("update", "cancelled", 2, SPEC_A))), ("updating", "update")),
+    ("no snapshot (older Operation): by generation", facts(generation=2, provisioned="True", applied=SPEC_A,
+                                                          last=op("provision", "succeeded", 1)), ("updating", "update")),
+]
+
+
+@pytest.mark.parametrize("name,f,expected", SPEC_CASES, ids=[c[0] for c in SPEC_CASES])
+def test_runs_follow_what_the_programs_read(name: str, f: p.Facts, expected: tuple[str, str | None]) -> None:
+    d = p.decide(f)
+    assert (d.phase, d.start) == expected
+
+
+def test_a_superseded_provision_leaves_provisioned_as_it_was() -> None:
+    never_started = dataclasses.replace(op("provision", "cancelled"), started=False)
+    assert p.provisioned_condition("False", never_started) == ("False", "NotProvisioned")
+    assert p.provisioned_condition("False", op("provision", "cancelled")) == ("Unknown", "Partial")
+
+
+def test_the_run_in_flight_is_the_one_a_target_follows() -> None:
+    from fleetyard.kube import operations
+    from fleetyard.models import kinds
+
+    def operation(name: str, generation: int, phase: str | None) -> object:
+        return kinds.OPERATION.parse({"metadata": {"name": name, "creationTimestamp": "2026-12-02T01:55:17Z"},
+                                      "spec": {"operation": "update", "resourceType": "externalCluster",
+                                               "resourceRef": {"kind": "ProvisionedCluster", "name": "prod"},
+                                               "targetGeneration": generation},
+                                      "status": {"status": phase} if phase else {}})
+    # created within one second: a superseded run (gen 7) and its successor (gen 8), names in the other order
+    superseded, successor = operation("prod-update-scrqq", 7, "cancelled"), operation("prod-update-rbzsl", 8, None)
+    assert operations.current([superseded, successor]) is successor
+    assert operations.current([successor, superseded]) is successor
+    done = operation("prod-update-aaaaa", 8, "succeeded")
+    assert operations.current([superseded, done]) is done

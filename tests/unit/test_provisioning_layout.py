@@ -124,3 +124,23 @@ def test_destroy_job_checks_the_vpc_is_gone() -> None:
     op["spec"]["operation"] = "destroy"
     job = _build(op, net, conn, None, "x", "p", settings.Settings())
     assert job.verify_gone == {"vpcId": "vpc-1"} and job.program == "network"
+
+
+def test_a_job_applies_the_spec_its_operation_names_not_the_current_one() -> None:
+    conn, net, cluster, op = _objects()
+    named = jobs.applied_spec(kinds.PROVISIONED_CLUSTER.parse(cluster))
+    assert named["config"]["systemNodeGroup"]["desiredSize"] == 2 and named["region"] == "us-east-1"
+    op["spec"]["targetSpec"] = named
+    cluster["spec"]["config"]["systemNodeGroup"]["desiredSize"] = 3  # a later generation
+    job = _build(op, cluster, conn, net, "x", "p", settings.Settings())
+    assert isinstance(job.args, jobs.ClusterArgs) and job.args.config.systemNodeGroup.desiredSize == 2
+
+
+def test_what_a_run_applies_from_the_spec_leaves_names_and_teams_out() -> None:
+    """(access.teams reaches the program as access entries, compared by their digest, not here.)"""
+    _, _, cluster, _ = _objects()
+    before = jobs.applied_spec(kinds.PROVISIONED_CLUSTER.parse(cluster))
+    cluster["spec"].update(displayName="Renamed", access={"teams": ["platform"]}, deletionPolicy="Retain")
+    assert jobs.applied_spec(kinds.PROVISIONED_CLUSTER.parse(cluster)) == before
+    cluster["spec"]["config"]["publicAccessCidrs"] = ["198.51.100.0/24"]
+    assert jobs.applied_spec(kinds.PROVISIONED_CLUSTER.parse(cluster)) != before

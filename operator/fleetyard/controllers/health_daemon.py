@@ -5,7 +5,7 @@ Used by `controllers.provisioned_cluster` and `controllers.cluster`. Each daemon
 part of the interval first and then sleeps the interval +-10 %, so a fleet is not checked in
 lockstep; the check itself (`fleetyard.day2.checks`) runs in a thread and never raises into Kopf: a
 failed check is logged and tried again. On stop, a check under way may finish (the backoff covers
-its timeout) before the daemon is cancelled.
+its timeout) before the daemon is cancelled; a stopped daemon removes its cluster's health series.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import kopf
 
 from fleetyard import settings as settings_mod
+from fleetyard.day2 import retirement
 from fleetyard.models import kinds
 
 log = logging.getLogger(__name__)
@@ -41,3 +42,4 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: 
                  cancellation_backoff=cfg.health_timeout + 1, cancellation_timeout=5)
     async def health(stopped: Any, name: str, namespace: str, **_: Any) -> None:
         await keep_checking(stopped, lambda: check(namespace, name, cfg), cfg.health_interval)
+        retirement.forget(kind.kind, namespace, name)  # deleted (or this replica stopped): no stale series

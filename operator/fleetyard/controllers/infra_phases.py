@@ -33,10 +33,18 @@ class LastOperation:
     message: str | None = None
     scope: str = "all"
     access_digest: str | None = None
+    # what the run applies (Operation spec.targetSpec); None on Operations from before snapshots
+    applied: dict[str, Any] | None = None
+    started: bool = True
 
     @property
     def in_flight(self) -> bool:
         return operation_model.in_flight(self.phase)
+
+    @property
+    def superseded(self) -> bool:
+        """Cancelled before it started because the spec moved on (`provisioning.runner`)."""
+        return self.phase == "cancelled" and not self.started
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +66,8 @@ class Facts:
     retry_requested: bool = False
     # fleetyard.io/refresh-requested-at changed since status.lastHandledRefreshAt: a refresh run now
     refresh_requested: bool = False
+    # what a run would apply now (`job.applied_spec`): equal to the last run's, nothing needs building
+    applied: dict[str, Any] | None = None
     # digest of the EKS access entries the Teams named by the cluster ask for (None: none, or not a cluster)
     access_digest: str | None = None
     now: datetime.datetime = dataclasses.field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
@@ -85,7 +95,7 @@ class Decision:
 def provisioned_condition(previous: str | None, last: LastOperation | None) -> tuple[str, str]:
     """(status, reason) of the Provisioned condition after `last`."""
     previous = previous or "False"
-    if last is None:
+    if last is None or last.superseded:
         return previous, {"True": "Provisioned", "Unknown": "Partial"}.get(previous, "NotProvisioned")
     if last.phase == "succeeded" and last.operation in ("provision", "update"):
         return "True", "Provisioned"
@@ -135,8 +145,9 @@ def _provision(f: Facts) -> Decision:
     if last is not None and last.operation == "refresh" and last.phase == "failed" \
             and last.target_generation == f.generation:
         return _retry_or_start(f, "refresh")  # then the update that follows a refresh
+    # the last run built what region and config ask for now (a rename needs nothing)
     built_this = (last is not None and last.phase == "succeeded" and last.operation in ("provision", "update")
-                  and last.target_generation == f.generation)
+                  and same_spec(f, last))
     if f.provisioned == "True" and last is None:
         return Decision("active")
     if built_this and last is not None and last.access_digest == f.access_digest:
@@ -149,17 +160,26 @@ def _provision(f: Facts) -> Decision:
                         scope=operation_model.ACCESS_ENTRIES)
     last_access_only = last is not None and last.scope == operation_model.ACCESS_ENTRIES
     if (operation == "update" and last_access_only and last is not None and last.phase != "succeeded"
-            and last.target_generation == f.generation):
+            and same_spec(f, last)):
         decision = _retry_or_start(f, operation)
         return dataclasses.replace(decision, scope=operation_model.ACCESS_ENTRIES) if decision.start else decision
     return _retry_or_start(f, operation)
+
+
+def same_spec(f: Facts, last: LastOperation) -> bool:
+    """Does `last` apply what the spec asks for now? Compared by what the programs read (region and
+    config), so a change of displayName, access.teams or labels starts no run; by generation for an
+    Operation without a snapshot."""
+    if last.applied is not None and f.applied is not None:
+        return last.applied == f.applied
+    return last.target_generation == f.generation
 
 
 def _retry_or_start(f: Facts, operation: str) -> Decision:
     last = f.last
     if last is None or last.phase == "succeeded" or last.operation != operation:
         return Decision(PHASE_OF[operation], f"starting {operation}", start=operation)
-    changed = (last.target_generation != f.generation
+    changed = (not same_spec(f, last)
                or (f.connection_version is not None and last.connection_version != f.connection_version)
                or (operation != "destroy" and last.access_digest != f.access_digest))
     if changed or last.phase == "cancelled":

@@ -16,8 +16,10 @@ from typing import Any
 
 from fleetyard import settings as settings_mod
 from fleetyard.controllers import infra_phases, infra_targets, requests
+from fleetyard.day2 import retirement
 from fleetyard.kube import events, operations, patching, resources
 from fleetyard.models import common, conditions, kinds, operation as operation_model, timestamps
+from fleetyard.provisioning import job as job_mod
 
 log = logging.getLogger(__name__)
 _locks: collections.defaultdict[tuple[str, str, str], threading.Lock] = collections.defaultdict(threading.Lock)
@@ -32,7 +34,9 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
         target_generation=spec.targetGeneration, attempt=spec.attempt,
         connection_version=spec.connectionVersion, scope=spec.scope, access_digest=spec.accessDigest,
         error=status.error.model_dump(mode="json", exclude_none=True) if status.error else None,
-        completed_at=timestamps.parse(status.completedAt), message=status.progress.message if status.progress else None)
+        completed_at=timestamps.parse(status.completedAt), message=status.progress.message if status.progress else None,
+        applied=spec.targetSpec.model_dump(mode="json") if spec.targetSpec else None,
+        started=bool(status.startedAt))
 
 
 def reconcile(kind: str, namespace: str, name: str, cfg: settings_mod.Settings) -> infra_phases.Decision | None:
@@ -50,7 +54,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     meta, status = obj.metadata, obj.status
     stored = status.as_stored()
     ops = operations.for_target(obj.namespace, meta.uid)
-    newest = ops[-1] if ops else None
+    newest = previous = operations.current(ops)
     last = last_operation(newest)
     old_provisioned = (conditions.find(stored.get("conditions"), conditions.PROVISIONED) or {}).get("status")
     provisioned = infra_phases.provisioned_condition(old_provisioned, last)
@@ -61,13 +65,14 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
         waiting, waiting_reason = "an id to be assigned", None
     desired = target.desired(obj)
     asked = requests.pending(meta.annotations, status)
+    applied = job_mod.applied_spec(obj)
     facts = infra_phases.Facts(
         generation=meta.generation or 1, current_phase=status.status,
         provisioned=provisioned[0], desired=desired, deleting=obj.deleting,
         deletion_policy=obj.spec.deletionPolicy, waiting_for=waiting,
         delete_blocked_by=target.delete_blockers(obj) if (obj.deleting or desired == "Destroyed") else (),
         last=last, connection_version=_generation(deps.connection), waiting_reason=waiting_reason,
-        access_digest=target.access_digest(obj, deps),
+        access_digest=target.access_digest(obj, deps), applied=applied,
         retry_requested=requests.RETRY in asked, refresh_requested=requests.REFRESH in asked)
     decision = infra_phases.decide(facts)
 
@@ -76,13 +81,16 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
                                    member_id=meta.annotations.get(kinds.UPDATED_BY_ANNOTATION)
                                    or meta.annotations.get(kinds.CREATED_BY_ANNOTATION),
                                    connection_version=facts.connection_version, scope=decision.scope,
-                                   access_digest=facts.access_digest)
+                                   access_digest=facts.access_digest, target_spec=applied)
+        if previous is not None and last is not None and last.superseded:
+            operations.mark_superseded(obj.namespace, previous, newest)
         provisioned = infra_phases.provisioned_condition(old_provisioned, last_operation(newest))
         log.info("operation requested", extra={"kind": obj.kind, "object": f"{obj.namespace}/{obj.name}",
                                                "operation": decision.start, "scope": decision.scope,
                                                "attempt": decision.attempt})
 
-    new_status = _status(target, obj, stored, decision, newest, provisioned)
+    retired = target.retired(obj, decision.phase)
+    new_status = _status(target, obj, stored, decision, newest, provisioned, retired)
     if decision.phase == "active" and decision.start is None and not obj.deleting:
         # what users need (a cluster's kubeconfig Secret) exists before Ready says True
         _gate_ready(new_status, target.ready_gate(obj, {**stored, **new_status}, deps, cfg))
@@ -95,6 +103,8 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
     if changed:
         patching.patch_status(target.kind, obj.namespace, obj.name, changed)
+    if retired is not None and retirement.needs_cleanup(stored, decision.phase != status.status):
+        target.retire(obj)
     if decision.phase != status.status or (decision.stalled and "statusMessage" in changed):
         events.post(obj, "Warning" if decision.phase == "failed" else "Normal", _reason(decision),
                     decision.message or f"{obj.kind} is {decision.phase}")
@@ -112,7 +122,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
 
 def _status(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: common.Resource,
             stored: dict[str, Any], decision: infra_phases.Decision, newest: operation_model.Operation | None,
-            provisioned: tuple[str, str]) -> dict[str, Any]:
+            provisioned: tuple[str, str], retired: tuple[dict[str, Any], str, str] | None = None) -> dict[str, Any]:
     """The status the decision implies."""
     generation = obj.metadata.generation
     out: dict[str, Any] = {"status": decision.phase, "statusMessage": decision.message or None,
@@ -127,7 +137,12 @@ def _status(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, o
                 result = newest.status.result
                 out.update(target.outputs_status((result.outputs if result else None) or {}))
     conds = list(stored.get("conditions") or [])
-    for type_, (value, reason, message) in infra_phases.conditions_for(decision, provisioned).items():
+    wanted = infra_phases.conditions_for(decision, provisioned)
+    if retired is not None:  # nothing to check any more: health is unknown, and says why
+        fields, reason_, text = retired
+        out.update({k: v for k, v in fields.items() if k not in out})  # a finished destroy drops more
+        wanted[conditions.HEALTHY] = ("Unknown", reason_, text)
+    for type_, (value, reason, message) in wanted.items():
         previous = conditions.find(conds, type_) or {}
         if (previous.get("status"), previous.get("reason"), previous.get("message") or "") != (value, reason, message):
             conds = conditions.set_condition(conds, type_, value, reason, message, generation)

@@ -12,7 +12,7 @@ from typing import Any
 
 from fleetyard import settings as settings_mod
 from fleetyard.cloud import errors as cloud_errors
-from fleetyard.day2 import kubeconfig_secrets
+from fleetyard.day2 import kubeconfig_secrets, retirement
 from fleetyard.kube import patching, resources, secrets
 from fleetyard.models import cluster as cluster_model, common, conditions, connection as connection_model, kinds
 from fleetyard.models import network as network_model, provisioned_cluster as pc_model, team as team_model
@@ -98,6 +98,12 @@ class NetworkTarget:
     def after(self, obj: network_model.Network, status: dict[str, Any], deps: Deps) -> None:
         return None
 
+    def retired(self, obj: network_model.Network, phase: str) -> tuple[dict[str, Any], str, str] | None:
+        return None
+
+    def retire(self, obj: network_model.Network) -> None:
+        return None
+
     def release(self, obj: network_model.Network) -> None:
         return None
 
@@ -160,6 +166,17 @@ class ClusterTarget:
             "jobRunnerRoleArn": outputs.get("jobRunnerRoleArn"),
             "iacOutputs": {k: v for k, v in outputs.items() if k not in HIDDEN_OUTPUTS},
         }
+
+    def retired(self, obj: pc_model.ProvisionedCluster, phase: str) -> tuple[dict[str, Any], str, str] | None:
+        """(status fields, Healthy reason, message) once the infrastructure goes; None while it runs."""
+        reason = retirement.reason(phase, obj.deleting)
+        if reason is None:
+            return None
+        message = retirement.message(phase, obj.deleting)
+        return retirement.status_fields(message), reason, message
+
+    def retire(self, obj: pc_model.ProvisionedCluster) -> None:
+        retirement.clean_up(obj)
 
     def after(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps) -> None:
         """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""

@@ -32,6 +32,4 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> Non
     @kopf.on.delete(*resource, registry=registry, id="reconcile-clusters-on-delete", optional=True)
     def on_change(name: str, namespace: str, **_: Any) -> None:
         for cluster in clusters_naming(namespace, name):
-            infra_reconciler.reconcile(kinds.PROVISIONED_CLUSTER.kind, namespace, cluster,
-                                       history=cfg.operation_history,
-                                       argocd_namespace=cfg.argocd_namespace)
+            infra_reconciler.reconcile(kinds.PROVISIONED_CLUSTER.kind, namespace, cluster, cfg)

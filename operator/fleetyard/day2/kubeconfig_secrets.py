@@ -3,9 +3,10 @@ a machine one with a short-lived token of the Connection's role (for fleetyard a
 management cluster; rewritten before it expires), and a user one whose `aws eks get-token` entry
 authenticates as whoever uses it (no role, no credential: safe to hand to people).
 
-Called by the infrastructure reconciler (`publish`, before a cluster first says Ready) and by the
-health check (`day2.checks`, after each probe reached EKS). The documents are credentials: only
-their expiry and names are logged.
+Called by the infrastructure reconciler (`publish`, before a cluster first says Ready; `remove`, when the
+infrastructure goes: a kubeconfig for a cluster that is gone is no use to anyone) and by the health
+check (`day2.checks`, after each probe reached EKS). The documents are credentials: only their expiry
+and names are logged.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def write(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.End
     return {"kubeconfigSecretRef": {"name": machine}, "userKubeconfigSecretRef": {"name": user}}
 
 
+def remove(obj: provisioned_cluster.ProvisionedCluster) -> list[str]:
+    """Delete both Secrets; returns the names that existed."""
+    return [name for name in names(obj.name) if secrets.delete(obj.namespace, name)]
 def _argocd(obj: provisioned_cluster.ProvisionedCluster, endpoint: kubeconfigs.Endpoint, token: eks_token.Token,
             refresh_before: float, namespace: str, now: datetime.datetime) -> None:
     name = argocd.secret_name(obj.namespace, obj.name)

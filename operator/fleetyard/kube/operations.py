@@ -17,15 +17,26 @@ RESOURCE_TYPES = {"Network": "network", "ProvisionedCluster": "externalCluster",
 
 
 def for_target(namespace: str, target_uid: str) -> list[operation_model.Operation]:
-    """The target's Operations, oldest first."""
+    """The target's Operations, oldest first. creationTimestamp has a resolution of one second, and a
+    superseded run and its successor are often created within one: ties go by the generation each
+    names, then the attempt (the name, random, only last)."""
     items = resources.list_objects(kinds.OPERATION, namespace, f"{kinds.TARGET_UID_LABEL}={target_uid}")
     ops: list[operation_model.Operation] = [kinds.OPERATION.parse(o) for o in items]
-    return sorted(ops, key=lambda o: (o.metadata.creationTimestamp or "", o.name))
+    return sorted(ops, key=lambda o: (o.metadata.creationTimestamp or "", o.spec.targetGeneration or 0,
+                                      o.spec.attempt, o.name))
+
+
+def current(ops: list[operation_model.Operation]) -> operation_model.Operation | None:
+    """The Operation a target's state follows: one still in flight if there is one (never two runs of a
+    stack at once, whatever the order of creation), else the newest."""
+    running = [o for o in ops if operation_model.in_flight(o.status.status)]
+    return running[-1] if running else (ops[-1] if ops else None)
 
 
 def create(target: common.Resource, operation: str, *, attempt: int, member_id: str | None,
-           connection_version: str | None, scope: str = "all",
-           access_digest: str | None = None) -> operation_model.Operation:
+           connection_version: str | None, scope: str = "all", access_digest: str | None = None,
+           target_spec: dict[str, Any] | None = None) -> operation_model.Operation:
+    """A new Operation for `target`'s current generation; `target_spec` is what the run will apply."""
     meta = target.metadata
     body: dict[str, Any] = {
         "apiVersion": kinds.API_VERSION,
@@ -47,12 +58,22 @@ def create(target: common.Resource, operation: str, *, attempt: int, member_id: 
             "connectionVersion": connection_version,
             "scope": scope if scope != "all" else None,
             "accessDigest": access_digest,
+            "targetSpec": target_spec,
         },
     }
     body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
     created: operation_model.Operation = kinds.OPERATION.parse(
         patching.create_object(kinds.OPERATION, meta.namespace, body))
     return created
+
+
+def mark_superseded(namespace: str, op: operation_model.Operation, by: operation_model.Operation) -> None:
+    """Say on a cancelled, never started Operation which one applies the newer spec instead."""
+    generation = by.spec.targetGeneration
+    patching.patch_status(kinds.OPERATION, namespace, op.name, {
+        "supersededBy": by.name,
+        "progress": {"stage": "superseded", "message": f"superseded by {by.name}"
+                                                       + (f" (generation {generation})" if generation else "")}})
 
 
 def prune(namespace: str, ops: list[operation_model.Operation], keep: int) -> list[str]:

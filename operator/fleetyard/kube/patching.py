@@ -1,7 +1,9 @@
 """Merge patches of fleetyard objects and their status, outside Kopf's own per-handler patch.
 
 Called by reconcilers and the provisioning runner, which write status from timers and worker
-threads. A missing object answers None rather than raising: it was deleted meanwhile.
+threads. A missing object answers None rather than raising: it was deleted meanwhile. With a
+`resource_version`, the patch applies only to that version of the object (the apiserver's optimistic
+concurrency); otherwise it is `Conflict`, and the caller reads again and decides anew.
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ from fleetyard.models import kinds
 MERGE = "application/merge-patch+json"
 
 
-def patch_status(kind: kinds.Kind, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any] | None:
+class Conflict(Exception):
+    """The object changed since the version the patch was computed for."""
+
+
+def patch_status(kind: kinds.Kind, namespace: str, name: str, status: dict[str, Any],
+                 resource_version: str | None = None) -> dict[str, Any] | None:
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
     try:
         return dict(client.custom_objects().patch_namespaced_custom_object_status(
-            kinds.GROUP, kinds.VERSION, namespace, kind.plural, name, {"status": status}, _content_type=MERGE))
+            kinds.GROUP, kinds.VERSION, namespace, kind.plural, name, body, _content_type=MERGE))
     except kubernetes.client.ApiException as exc:
         if exc.status == 404:
             return None
+        if exc.status == 409 and resource_version is not None:
+            raise Conflict(f"{kind.kind} {namespace}/{name} changed since version {resource_version}") from None
         raise
 
 

@@ -42,6 +42,15 @@ class ResourceRef(common.Model):
     name: str = pydantic.Field(min_length=1, max_length=253, description="Name of the target.")
 
 
+class TargetSpec(common.Model):
+    """The part of the target's spec a Pulumi run applies, copied when the Operation is created: the run
+    builds exactly this, whatever the target's spec says by the time a worker is free."""
+
+    region: str = pydantic.Field(description="The target's spec.region.")
+    config: dict[str, typing.Any] = pydantic.Field(
+        description="The target's spec.config as it was at targetGeneration (defaults filled in).")
+
+
 class OperationSpec(common.Model):
     operation: OperationType = pydantic.Field(
         description="What the run does: provision, update, destroy, refresh (pulumi refresh) or "
@@ -58,6 +67,11 @@ class OperationSpec(common.Model):
     targetGeneration: int | None = pydantic.Field(
         None, description="The target's metadata.generation this run builds; newer specs need a new run.")
     attempt: int = pydantic.Field(1, ge=1, description="1 for the first run of this change, then each retry.")
+    targetSpec: TargetSpec | None = pydantic.Field(
+        None, description="What this run applies: the target's region and config at targetGeneration. "
+                          "Unset on Operations of a catalog query.",
+        json_schema_extra={"x-kubernetes-validations": [
+            {"rule": "self == oldSelf", "message": "targetSpec is immutable"}]})
     connectionVersion: str | None = pydantic.Field(
         None, description="The Connection's metadata.generation when the run was asked for: a terminal "
                           "failure is retried once the Connection's spec changes.")
@@ -152,6 +166,8 @@ class OperationStatus(common.StatusBase):
     heartbeatAt: str | None = pydantic.Field(None, description="Beaten while the run is alive; a stale one is "
                                                                "taken over by another operator.")
     operatorInstance: str | None = pydantic.Field(None, description="The operator replica running it.")
+    supersededBy: str | None = pydantic.Field(
+        None, description="The Operation that applies a newer spec instead of this one (status cancelled).")
 
 
 Operation = common.Resource[OperationSpec, OperationStatus]

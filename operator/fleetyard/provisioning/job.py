@@ -1,8 +1,9 @@
 """One unit of Pulumi work: the `Job` a worker process runs, and how the runner builds it from the
 typed objects it read (the Operation, its target, the Connection and the Network).
 
-Built by `fleetyard.provisioning.runner` just before a worker starts, so a run always uses the
-current spec and credentials; read by `fleetyard.provisioning.worker` from stdin, and its `args`
+Built by `fleetyard.provisioning.runner` just before a worker starts: the spec it applies is the one
+the Operation names (`spec.targetSpec`, copied at creation by `applied_spec`), never a newer or older
+one; the credentials and the Network's subnets are read as they are now. Read by `fleetyard.provisioning.worker` from stdin, and its `args`
 by the Pulumi programs. The programs get the spec's own config models (`NetworkConfig`,
 `ClusterConfig`): a new field is added in `fleetyard.models` and read in the program. The job
 carries secrets (the external id, the state passphrase), so it travels on a pipe, never in argv,
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 
@@ -122,6 +123,28 @@ def cluster_name(namespace: str, name: str, cluster_id: str) -> str:
     return f"fy-{_dns_name(namespace)[:30]}-{_dns_name(name)[:50]}-{cluster_id.lower()}"
 
 
+def applied_spec(target: network_model.Network | pc_model.ProvisionedCluster) -> dict[str, Any]:
+    """What a Pulumi run of `target` applies from its spec (the Operation's `spec.targetSpec`): region and
+    config, defaults filled in. The access entries (from access.teams and the Teams) are tracked apart,
+    by their digest (`spec.accessDigest`); the rest of the spec (displayName, desiredState,
+    deletionPolicy) is not read by the programs, so a change there needs no run."""
+    return {"region": target.spec.region, "config": target.spec.config.model_dump(mode="json")}
+
+
+def _config(op: operation.Operation, target: network_model.Network | pc_model.ProvisionedCluster,
+            ) -> tuple[str, network_model.NetworkConfig | pc_model.ClusterConfig]:
+    """(region, config) the Operation applies: its snapshot; the target's current spec only for an
+    Operation created before snapshots existed."""
+    snapshot = op.spec.targetSpec
+    if snapshot is None:
+        return target.spec.region, target.spec.config
+    model = network_model.NetworkConfig if isinstance(target, network_model.Network) else pc_model.ClusterConfig
+    try:
+        return snapshot.region, model.model_validate(snapshot.config)
+    except pydantic.ValidationError as exc:
+        raise JobProblem(f"spec.targetSpec.config of Operation {op.name} is invalid: {exc.errors()[0]['msg']}") from None
+
+
 def build(op: operation.Operation, target: network_model.Network | pc_model.ProvisionedCluster,
           conn: connection.Connection, network: network_model.Network | None, external_id: str, passphrase: str,
           cfg: settings_mod.Settings, *, recover: bool = False, endpoint_url: str | None = None,
@@ -129,18 +152,21 @@ def build(op: operation.Operation, target: network_model.Network | pc_model.Prov
     if op.spec.operation == operation.LIST_INSTANCE_TYPES:
         raise JobProblem("listInstanceTypes is not a Pulumi run")
     target_id = _id(target)
+    region, config = _config(op, target)
     access = customer_session.Access(conn.spec.providerConfig.roleArn, external_id,
-                                     customer_session.session_name(op.name), target.spec.region)
+                                     customer_session.session_name(op.name), region)
     account = Account(access=access, organization=target.namespace,
                       endpoint_url=endpoint_url if endpoint_url is not None else os.environ.get("AWS_ENDPOINT_URL")
                       or None)
     args: NetworkArgs | ClusterArgs
     if isinstance(target, network_model.Network):
-        args = NetworkArgs(account=account, network_id=target_id, name=target.name, config=target.spec.config)
+        assert isinstance(config, network_model.NetworkConfig)
+        args = NetworkArgs(account=account, network_id=target_id, name=target.name, config=config)
         vpc = target.status.providerNetworkId
         verify = {"vpcId": vpc} if vpc else {}
     else:
-        args = _cluster_args(account, target, target_id, conn, network, teams)
+        assert isinstance(config, pc_model.ClusterConfig)
+        args = _cluster_args(account, target, target_id, config, conn, network, teams)
         built = target.status.providerMetadata.clusterName if target.status.providerMetadata else None
         verify = {"clusterName": built or args.cluster_name}
     program = PROGRAMS[target.kind]
@@ -152,7 +178,8 @@ def build(op: operation.Operation, target: network_model.Network | pc_model.Prov
         retry_base=cfg.retry_base, retry_cap=cfg.retry_cap)
 
 
-def _cluster_args(account: Account, target: pc_model.ProvisionedCluster, target_id: str, conn: connection.Connection,
+def _cluster_args(account: Account, target: pc_model.ProvisionedCluster, target_id: str,
+                  config: pc_model.ClusterConfig, conn: connection.Connection,
                   network: network_model.Network | None, teams: Sequence[team_model.Team] = ()) -> ClusterArgs:
     if network is None:
         raise JobProblem(f"Network {target.spec.networkRef.name} (spec.networkRef) was not found", retryable=True)
@@ -162,7 +189,7 @@ def _cluster_args(account: Account, target: pc_model.ProvisionedCluster, target_
         raise JobProblem(f"Network {network.name} has no subnets yet", retryable=True)
     return ClusterArgs(
         account=account, cluster_id=target_id, cluster_name=cluster_name(target.namespace, target.name, target_id),
-        role_prefix=f"fy-{_id(conn)}-{target_id}".lower(), config=target.spec.config,
+        role_prefix=f"fy-{_id(conn)}-{target_id}".lower(), config=config,
         public_subnet_ids=public.split(","), private_subnet_ids=private.split(","),
         access_entries=team_access.entries(target.spec.access, teams, [conn.spec.providerConfig.roleArn]))
 

@@ -87,6 +87,8 @@ class Runner:
                 try:
                     if op.spec.operation == operation_model.LIST_INSTANCE_TYPES:
                         await self._list_instance_types(op)
+                    elif (reason := await asyncio.to_thread(self._superseded, op, recover)) is not None:
+                        await self._finish(op, "cancelled", progress_={"stage": "superseded", "message": reason})
                     else:
                         await self._execute(op, recover)
                 finally:
@@ -101,6 +103,30 @@ class Runner:
             self._conditions.pop(key, None)
         if ref.kind in ("Network", "ProvisionedCluster"):
             await self.on_finished(ref.kind, namespace, ref.name)
+
+    def _superseded(self, op: operation_model.Operation, recover: bool) -> str | None:
+        """Why a provision/update that has not started would apply a spec nobody wants any more: the
+        target's region/config moved on (a newer generation) or it is being destroyed. Such a run is
+        cancelled before it touches the cloud; the reconciler starts one for the current spec and names
+        it in this one's status.supersededBy. A started run (recover) always finishes what it began."""
+        snapshot = op.spec.targetSpec
+        if recover or op.status.startedAt or snapshot is None or op.spec.operation not in ("provision", "update"):
+            return None
+        ref = op.spec.resourceRef
+        target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name)
+        if target is None:
+            return None  # the job build says so
+        generation = target.metadata.generation
+        desired = getattr(target.spec, "desiredState", "Provisioned")
+        if target.deleting:
+            return f"superseded: {ref.kind} {ref.name} is being deleted; this run had not started"
+        if desired != "Provisioned":
+            return (f"superseded: generation {generation} of {ref.kind} {ref.name} asks for desiredState "
+                    f"{desired}; this run had not started")
+        if job_mod.applied_spec(target) != snapshot.model_dump(mode="json"):
+            return (f"superseded: generation {generation} of {ref.kind} {ref.name} changed its config before "
+                    f"this run of generation {op.spec.targetGeneration} started")
+        return None
 
     async def _list_instance_types(self, op: operation_model.Operation) -> None:
         """The catalog: no Pulumi, one paginated EC2 call through the Connection's role."""
@@ -191,7 +217,8 @@ class Runner:
                 last_beat = now
 
     def _job(self, op: operation_model.Operation, recover: bool) -> job_mod.Job:
-        """The job from the target, Connection and Network as they are now (the run may have waited)."""
+        """The job for the spec the Operation names, with the Connection and Network as they are now
+        (the run may have waited)."""
         ref = op.spec.resourceRef
         target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name)
         if target is None:
