@@ -151,8 +151,8 @@ class ProvisionedClusterStatus(common.StatusBase):
         None, description="Secret <name>-kubeconfig (key value) with a short-lived token, rewritten before it "
                           "expires; set before Ready turns True.")
     userKubeconfigSecretRef: common.LocalObjectReference | None = pydantic.Field(
-        None, description="Secret <name>-user-kubeconfig (key value) whose aws eks get-token entry assumes the "
-                          "Connection's role, for people.")
+        None, description="Secret <name>-user-kubeconfig (key value) for people: its aws eks get-token entry "
+                          "authenticates as whoever runs it (their own AWS credentials; no role, no secret).")
     operationRef: common.LocalObjectReference | None = pydantic.Field(
         None, description="The newest Operation of this cluster.")
     operationId: str | None = pydantic.Field(None, description="The seed id of that Operation.")
