@@ -26,6 +26,7 @@ import yaml
 from fleetyard.devenv import tools
 from fleetyard.models import kinds
 from tests.conftest import get
+from tests.e2e import rest
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -79,6 +80,7 @@ def _owned(custom, namespace: str, manager: str, name: str = "prod") -> set[str]
 
 def test_server_side_apply_resets_only_what_the_applier_had_set(env, custom, namespace, tmp_path) -> None:
     ssa = ("apply", "--server-side", f"--field-manager={APPLIER}", "-n", namespace)
+    rest.team(custom, namespace, "blue")  # named by the REST API's change below: a Team must exist
     assert _kubectl(env, tmp_path, *ssa, manifest=MANIFEST).returncode == 0
     group = _config(custom, namespace)["systemNodeGroup"]
     assert group["name"] == "system" and group["diskSizeGb"] == 50  # name: the CRD default
@@ -124,6 +126,7 @@ def test_server_side_apply_resets_only_what_the_applier_had_set(env, custom, nam
 
 def test_client_side_apply_resets_what_the_last_applied_manifest_had(env, custom, namespace, tmp_path) -> None:
     csa = ("apply", "-n", namespace)
+    rest.team(custom, namespace, "blue")
     assert _kubectl(env, tmp_path, *csa, manifest=MANIFEST).returncode == 0
     patched = _kubectl(env, tmp_path, "patch", "provisionedcluster", "prod", "-n", namespace, "--type=merge",
                        "-p", json.dumps({"spec": {"access": {"teams": ["blue"]}}}))

@@ -130,11 +130,13 @@ def team_principals_error(spec: dict[str, Any], connection_roles: dict[str, str]
     return None
 
 
-def unknown_teams_warning(teams: list[str], team_exists: Callable[[str], bool]) -> str | None:
-    """A warning (not a refusal: a GitOps sync may apply the Team after the cluster) naming the Teams
-    in spec.access.teams that do not exist in the namespace. Kept apart from the Team rules, which
-    grow with the Team kind."""
-    missing = [t for t in dict.fromkeys(teams) if not team_exists(t)]
+def unknown_teams_warning(teams: list[str], old_teams: list[str], team_exists: Callable[[str], bool]) -> str | None:
+    """A warning naming the Teams in spec.access.teams that the object named before and that no longer
+    exist (deleted since). A newly named Team that does not exist is refused instead
+    (`team_access_error`), so it is not warned about twice. Kept apart from the Team rules, which grow
+    with the Team kind."""
+    kept = set(old_teams)
+    missing = [t for t in dict.fromkeys(teams) if t in kept and not team_exists(t)]
     if not missing:
         return None
     names = ", ".join(missing)

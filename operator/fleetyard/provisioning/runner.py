@@ -78,6 +78,11 @@ class Runner:
         target = await asyncio.to_thread(resources.get, kinds.BY_KIND[ref.kind], namespace, ref.name)
         connection = ref.name if ref.kind == "Connection" else (target.spec.connectionRef.name if target else "")
         try:
+            if op.spec.operation == operation_model.LIST_INSTANCE_TYPES:
+                # a query (one paginated EC2 call in a thread, no worker process): it takes no run slot,
+                # so a catalog refresh never delays a build on the same Connection
+                await self._list_instance_types(op)
+                return
             metrics.OPERATIONS_QUEUED.inc()
             await self._patch(op, {"status": "queued", "progress": {"stage": "queued",
                                                                      "message": "waiting for a free worker"}})
@@ -85,9 +90,7 @@ class Runner:
                 metrics.OPERATIONS_QUEUED.dec()
                 metrics.OPERATIONS_RUNNING.inc()
                 try:
-                    if op.spec.operation == operation_model.LIST_INSTANCE_TYPES:
-                        await self._list_instance_types(op)
-                    elif (reason := await asyncio.to_thread(self._superseded, op, recover)) is not None:
+                    if (reason := await asyncio.to_thread(self._superseded, op, recover)) is not None:
                         await self._finish(op, "cancelled", progress_={"stage": "superseded", "message": reason})
                     else:
                         await self._execute(op, recover)
