@@ -59,7 +59,10 @@ def operations(custom, namespace: str, target: str, kind: str | None = None) -> 
     items = custom.list_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, "operations")["items"]
     mine = [o for o in items if o["spec"]["resourceRef"]["name"] == target
             and (o["spec"]["resourceRef"]["kind"] == kind if kind else o["spec"]["resourceRef"]["kind"] != "Connection")]
-    return sorted(mine, key=lambda o: (o["metadata"]["creationTimestamp"], o["metadata"]["name"]))
+    # oldest first, as the operator orders them (`kube.operations.for_target`): creationTimestamp has
+    # one-second resolution, so ties go by the generation each names, then the attempt
+    return sorted(mine, key=lambda o: (o["metadata"]["creationTimestamp"], o["spec"].get("targetGeneration") or 0,
+                                       o["spec"].get("attempt") or 1, o["metadata"]["name"]))
 
 
 def gone(custom, namespace: str, kind: kinds.Kind, name: str, timeout: float = PROVISION_TIMEOUT) -> bool:
