@@ -54,11 +54,8 @@ def _register_teams_check(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> 
     @kopf.on.validate(kinds.GROUP, kinds.VERSION, kind.plural, operations=["CREATE", "UPDATE"],
                       id=f"teams-exist-{kind.singular}", registry=registry)
     def teams_exist(spec: Any, old: Any, namespace: str, warnings: list[str], **_: Any) -> None:
-        def names(spec_: Any) -> list[str]:  # an entry is a name, or {name, access, namespaces}
-            entries = ((spec_ or {}).get("access") or {}).get("teams") or []
-            return [str(t if isinstance(t, str) else (t or {}).get("name")) for t in entries]
         warning = admission_rules.unknown_teams_warning(
-            names(spec), names((old or {}).get("spec")),
+            admission_rules.named_teams(dict(spec)), admission_rules.named_teams((old or {}).get("spec")),
             lambda team: resources.get_object(kinds.TEAM, namespace, team) is not None)
         if warning:
             warnings.append(warning)

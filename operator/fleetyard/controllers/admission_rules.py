@@ -103,17 +103,21 @@ def team_access_error(spec: dict[str, Any], old_spec: dict[str, Any] | None,
         access = common.Access.model_validate(spec.get("access") or {})
     except pydantic.ValidationError as exc:
         return "spec." + _pydantic_message(exc, "access.")
-    before: set[str] = set()
-    if old_spec:
-        try:
-            before = set(common.Access.model_validate(old_spec.get("access") or {}).team_names())
-        except pydantic.ValidationError:
-            before = set()
+    before = set(named_teams(old_spec))
     missing = [n for n in access.team_names() if n not in before and not team_exists(n)]
     if missing:
         return (f"spec.access.teams: no Team {', '.join(missing)} in this namespace "
                 "(create the Team first: it says who gets which access)")
     return None
+
+
+def named_teams(spec: dict[str, Any] | None) -> list[str]:
+    """The Team names `spec.access.teams` holds (entries are names or {name, access, namespaces});
+    none when the entries are malformed (`team_access_error` refuses those)."""
+    try:
+        return common.Access.model_validate((spec or {}).get("access") or {}).team_names()
+    except pydantic.ValidationError:
+        return []
 
 
 def team_principals_error(spec: dict[str, Any], connection_roles: dict[str, str]) -> str | None:
