@@ -65,6 +65,18 @@ def operations(custom, namespace: str, target: str, kind: str | None = None) -> 
                                        o["spec"].get("attempt") or 1, o["metadata"]["name"]))
 
 
+def operation_names(custom, namespace: str, target: str) -> set[str]:
+    """The names of `target`'s Operations: compare these, not counts, since the operator prunes a
+    target's finished Operations to its history limit (3 in the tests) and a new one can replace a
+    pruned one without the count changing."""
+    return {o["metadata"]["name"] for o in operations(custom, namespace, target)}
+
+
+def new_operations(custom, namespace: str, target: str, seen: set[str]) -> list[dict[str, Any]]:
+    """`target`'s Operations not among `seen`, oldest first."""
+    return [o for o in operations(custom, namespace, target) if o["metadata"]["name"] not in seen]
+
+
 def gone(custom, namespace: str, kind: kinds.Kind, name: str, timeout: float = PROVISION_TIMEOUT) -> bool:
     import kubernetes
 

@@ -95,14 +95,14 @@ def test_stalled_cluster_retried_with_an_annotation_then_waited_for_with_kubectl
     assert failed.returncode == 0, failed.stderr
     row = kubectl(env, "get", "-n", ns, "operation", failed_op, "--no-headers").stdout
     assert re.search(r"provision\s+ProvisionedCluster\s+all\s+prod\s+failed\s+\d+/\d+\s+AccessDenied", row), row
-    runs = len(infra.operations(custom, ns, "prod"))
+    runs = infra.operation_names(custom, ns, "prod")
 
     # the customer widens the role outside fleetyard: only a retry request tells fleetyard to go again
     _allow_everything(env, org)
     asked = "2026-12-02T10:00:00Z"
     annotated = kubectl(env, "annotate", "-n", ns, "pcl/prod", f"fleetyard.io/retry-requested-at={asked}")
     assert annotated.returncode == 0, annotated.stderr
-    wait_for(lambda: len(infra.operations(custom, ns, "prod")) > runs, 30, "the retried run")
+    wait_for(lambda: infra.new_operations(custom, ns, "prod", runs), 30, "the retried run")
     retried = infra.operations(custom, ns, "prod")[-1]
     assert retried["spec"]["attempt"] == 2
     # `kubectl wait` for Ready, then the kubeconfig Secret at once (Cluster API's order)
@@ -144,13 +144,13 @@ def test_kubectl_get_shows_versions_nodes_progress_and_ready(env, org, active) -
 
 def test_refresh_requested_with_an_annotation_runs_refresh_and_is_acknowledged(env, org, active, custom) -> None:
     ns = org.namespace
-    before = {o["metadata"]["name"] for o in infra.operations(custom, ns, "prod")}
+    before = infra.operation_names(custom, ns, "prod")
     token = "2026-12-02T11:00:00Z"
     assert kubectl(env, "annotate", "--overwrite", "-n", ns, "pcl/prod",
                    f"fleetyard.io/refresh-requested-at={token}").returncode == 0
 
     def new_runs():
-        runs = [o for o in infra.operations(custom, ns, "prod") if o["metadata"]["name"] not in before]
+        runs = infra.new_operations(custom, ns, "prod", before)
         return runs if any(o["spec"]["operation"] == "refresh" for o in runs) else None
     refresh = next(o for o in wait_for(new_runs, 30, "a refresh Operation") if o["spec"]["operation"] == "refresh")
     done = kubectl(env, "wait", "-n", ns, "--for=condition=Succeeded", f"operation/{refresh['metadata']['name']}",
@@ -159,15 +159,15 @@ def test_refresh_requested_with_an_annotation_runs_refresh_and_is_acknowledged(e
     pc = infra.phase_is(custom, ns, kinds.PROVISIONED_CLUSTER, "prod", "active")
     assert pc["status"]["lastHandledRefreshAt"] == token
     # the update after the refresh puts back what drifted: here nothing, so nothing is replaced
-    runs = [o for o in infra.operations(custom, ns, "prod") if o["metadata"]["name"] not in before]
+    runs = infra.new_operations(custom, ns, "prod", before)
     assert [o["spec"]["operation"] for o in runs] == ["refresh", "update"]
     assert runs[-1]["status"]["progress"]["summary"]["succeeded"] == 0
-    count = len(infra.operations(custom, ns, "prod"))
+    seen = infra.operation_names(custom, ns, "prod")
     # the same value again is no new request
     kubectl(env, "annotate", "--overwrite", "-n", ns, "pcl/prod", f"fleetyard.io/refresh-requested-at={token}",
             "fleetyard.io/unrelated=1")
     time.sleep(3)  # several reconcile ticks
-    assert len(infra.operations(custom, ns, "prod")) == count
+    assert not infra.new_operations(custom, ns, "prod", seen)
 
 
 def test_connection_retry_annotation_verifies_now(env, org, custom) -> None:

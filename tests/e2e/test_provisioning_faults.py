@@ -72,13 +72,13 @@ def test_permission_error_stalls_until_the_connection_changes(env, namespace, cu
     assert error["errorType"] and error["details"].get("causedBy")
     wait_for(lambda: any(e.type == "Warning" and e.reason == "Stalled" for e in core.list_namespaced_event(
         namespace, field_selector="involvedObject.name=prod").items), 10, "a Stalled Warning Event")
-    runs = len(infra.operations(custom, namespace, "prod"))
+    runs = infra.operation_names(custom, namespace, "prod")
     time.sleep(3)  # several reconcile ticks: a terminal error is not retried on its own
-    assert len(infra.operations(custom, namespace, "prod")) == runs
+    assert not infra.new_operations(custom, namespace, "prod", runs)
     # the customer widens the role's policy and touches the Connection: fleetyard tries again
     iam.create_policy_version(PolicyArn=policy, PolicyDocument=json.dumps(EVERYTHING), SetAsDefault=True)
     infra.patch_spec(custom, namespace, kinds.CONNECTION, "prod", {"displayName": "Prod (fixed)"})
-    wait_for(lambda: len(infra.operations(custom, namespace, "prod")) > runs, 30, "a new attempt")
+    wait_for(lambda: infra.new_operations(custom, namespace, "prod", runs), 30, "a new attempt")
     newest = infra.operations(custom, namespace, "prod")[-1]["metadata"]["name"]
     wait_for(lambda: (get(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod").get("status") or {}).get(
         "operationRef") == {"name": newest}, 30, "the cluster to follow the new attempt")
