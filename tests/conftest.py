@@ -20,7 +20,9 @@ from fleetyard.models import kinds
 T = TypeVar("T")
 
 OPERATOR_ENV = {
-    "FLEETYARD_TIMER_TICK": "1",
+    # changes arrive by watch; the resync is only the safety net, well above what any test waits for a
+    # reaction, so a missing wake-up shows as a failure rather than as a slow pass
+    "FLEETYARD_RESYNC_INTERVAL": "120",
     "FLEETYARD_CONNECTION_RETRY_INTERVAL": "2",
     "FLEETYARD_CONNECTION_VERIFY_INTERVAL": "600",
     "FLEETYARD_LOG_FORMAT": "json",

@@ -252,7 +252,7 @@ class Bench:
     def make_operator_env(self) -> dict[str, str]:
         a = self.args
         env = {
-            "FLEETYARD_TIMER_TICK": str(a.tick),
+            "FLEETYARD_RESYNC_INTERVAL": str(a.resync),
             "FLEETYARD_MAX_OPERATIONS": str(a.max_operations),
             "FLEETYARD_MAX_OPERATIONS_PER_CONNECTION": str(a.max_operations_per_connection),
             "FLEETYARD_HEARTBEAT_INTERVAL": str(a.heartbeat),
@@ -278,7 +278,7 @@ class Bench:
         r.line("settings.connections", a.connections)
         r.line("settings.max_operations", a.max_operations)
         r.line("settings.max_operations_per_connection", a.max_operations_per_connection)
-        r.line("settings.timer_tick", a.tick, "s")
+        r.line("settings.resync_interval", a.resync, "s")
         r.line("settings.heartbeat_interval", a.heartbeat, "s")
         r.line("settings.progress_interval", a.progress_interval, "s")
         r.line("settings.aws_latency", a.aws_latency, "s")
@@ -668,7 +668,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-operations", type=int, default=4, help="FLEETYARD_MAX_OPERATIONS")
     p.add_argument("--max-operations-per-connection", type=int, default=2,
                    help="FLEETYARD_MAX_OPERATIONS_PER_CONNECTION")
-    p.add_argument("--tick", type=float, default=10.0, help="FLEETYARD_TIMER_TICK (s)")
+    p.add_argument("--resync", type=float, default=3600.0, help="FLEETYARD_RESYNC_INTERVAL (s)")
     p.add_argument("--heartbeat", type=float, default=10.0, help="FLEETYARD_HEARTBEAT_INTERVAL (s)")
     p.add_argument("--progress-interval", type=float, default=1.0, help="FLEETYARD_PROGRESS_INTERVAL (s)")
     p.add_argument("--connection-retry", type=float, default=30.0, help="FLEETYARD_CONNECTION_RETRY_INTERVAL (s)")

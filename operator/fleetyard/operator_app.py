@@ -18,9 +18,9 @@ import prometheus_client
 
 from fleetyard import settings as settings_mod
 from fleetyard.connections import catalog
-from fleetyard.controllers import cluster, connection, identity, infra_reconciler, network, operation, provisioned_cluster
-from fleetyard.controllers import team
-from fleetyard.kube import events
+from fleetyard.controllers import cluster, connection, identity, network, operation, peering_gate, provisioned_cluster
+from fleetyard.controllers import wakeups as wakeups_mod
+from fleetyard.kube import events, watch_cache
 from fleetyard.provisioning import runner as runner_mod
 
 FINALIZER = "fleetyard.io/finalizer"
@@ -34,7 +34,6 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
     provisioned_cluster.register(registry, cfg)
     cluster.register(registry, cfg)
     operation.register(registry, cfg)
-    team.register(registry, cfg)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -47,14 +46,38 @@ def build_registry(cfg: settings_mod.Settings) -> kopf.OperatorRegistry:
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="fleetyard"))
         memo.catalog = catalog.Catalog()
-        memo.runner = runner_mod.Runner(cfg, _reconcile_after(cfg), memo.catalog)
+        memo.wakeups = await start_wakeups(cfg)
+        memo.runner = runner_mod.Runner(cfg, _reconcile_after(memo.wakeups), memo.catalog)
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop(memo: kopf.Memo, **_: Any) -> None:
+        memo.wakeups.stop()
+        watch_cache.uninstall()
 
     return registry
 
 
-def _reconcile_after(cfg: settings_mod.Settings) -> runner_mod.Finished:
+async def start_wakeups(cfg: settings_mod.Settings) -> wakeups_mod.Wakeups:
+    """The watch cache of every kind the reconcilers read, then the queue its changes feed. Reads
+    wait for the first lists (up to a minute; after that they go to the API until listed)."""
+    wakeups = wakeups_mod.Wakeups(cfg)
+    watch_cache.install(wakeups_mod.WATCHED, wakeups.on_change)
+    if not await asyncio.to_thread(watch_cache.wait_synced, 60.0):
+        logging.getLogger(__name__).warning("watch cache not listed within 60 s; reading from the API meanwhile")
+    if not cfg.standalone:
+        # the queue acts only while Kopf's peering lets this replica act
+        wakeups.active = False
+        wakeups.gate = peering_gate.PeeringGate(cfg.peering_name, cfg.instance, cfg.priority, wakeups.set_active,
+                                                every=min(3.0, cfg.peering_lifetime / 4))
+        wakeups.gate.start()
+    wakeups.queue.start()
+    wakeups.everything()
+    return wakeups
+
+
+def _reconcile_after(wakeups: wakeups_mod.Wakeups) -> runner_mod.Finished:
     async def reconcile(kind: str, namespace: str, name: str) -> None:
-        await asyncio.to_thread(infra_reconciler.reconcile, kind, namespace, name, cfg)
+        wakeups.queue.add((kind, namespace, name))
     return reconcile
 
 

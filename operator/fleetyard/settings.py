@@ -29,7 +29,11 @@ def _names(raw: str | None) -> frozenset[str] | None:
 class Settings:
     connection_verify_interval: float = 600.0
     connection_retry_interval: float = 30.0
-    timer_tick: float = 10.0
+    # Nothing ticks: changes arrive by watch. Each object is still looked at again after this long
+    # (+-10 %), from memory, as a safety net (controller-runtime's resync); a converged object costs
+    # no request then.
+    resync_interval: float = 3600.0
+    reconcile_workers: int = 4
     listen_address: str = "127.0.0.1"
     health_port: int = 8080
     metrics_port: int = 9090
@@ -94,7 +98,8 @@ class Settings:
         return cls(
             connection_verify_interval=_float(env, "FLEETYARD_CONNECTION_VERIFY_INTERVAL", d.connection_verify_interval),
             connection_retry_interval=_float(env, "FLEETYARD_CONNECTION_RETRY_INTERVAL", d.connection_retry_interval),
-            timer_tick=_float(env, "FLEETYARD_TIMER_TICK", d.timer_tick),
+            resync_interval=_float(env, "FLEETYARD_RESYNC_INTERVAL", d.resync_interval),
+            reconcile_workers=int(_float(env, "FLEETYARD_RECONCILE_WORKERS", d.reconcile_workers)),
             listen_address=env.get("FLEETYARD_LISTEN_ADDRESS", d.listen_address),
             health_port=int(_float(env, "FLEETYARD_HEALTH_PORT", d.health_port)),
             metrics_port=int(_float(env, "FLEETYARD_METRICS_PORT", d.metrics_port)),

@@ -1,8 +1,8 @@
-"""Kopf handlers for Connections: verify on create, on spec change and on a timer; hold deletion while used.
+"""Kopf handlers for Connections: verify on create, on spec change and on request; hold deletion while used.
 
-Registered by `fleetyard.operator_app`. The three verifying handlers call
-`connection_verification.verify`, which verifies the Connection as it is now, one at a time, and
-writes the result only for the generation it verified.
+Registered by `fleetyard.operator_app`. The verifying handlers call `connection_verification.verify`,
+which verifies the Connection as it is now, one at a time, and writes the result only for the
+generation it verified. Re-verification when due is scheduled by `controllers.wakeups` (no timer).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import kopf
 
 from fleetyard import settings as settings_mod
-from fleetyard.controllers import connection_phases, connection_verification, requests
+from fleetyard.controllers import connection_verification, requests
 from fleetyard.kube import resources
-from fleetyard.models import kinds, timestamps
+from fleetyard.models import kinds
 
 RESOURCE = (kinds.GROUP, kinds.VERSION, kinds.CONNECTION.plural)
 
@@ -29,11 +29,6 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> Non
     def verify_on_request(name: str, namespace: str, old: Any, new: Any, **_: Any) -> None:
         if requests.changed(old, new):  # verified only while the request is not acknowledged yet
             connection_verification.verify(namespace, name, lambda status, generation: False)
-
-    @kopf.timer(*RESOURCE, interval=cfg.timer_tick, initial_delay=cfg.timer_tick, registry=registry, id="reverify")
-    def reverify(name: str, namespace: str, **_: Any) -> None:
-        connection_verification.verify(namespace, name, lambda status, generation: connection_phases.is_due(
-            status, generation, timestamps.utcnow(), cfg.connection_verify_interval, cfg.connection_retry_interval))
 
     @kopf.on.delete(*RESOURCE, registry=registry, id="hold-while-used")
     def hold_while_used(body: Any, name: str, namespace: str, patch: kopf.Patch, **_: Any) -> None:

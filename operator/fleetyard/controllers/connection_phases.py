@@ -147,10 +147,17 @@ def transition_event(previous_phase: str | None, previous_reason: str | None,
 
 def is_due(status: connection.ConnectionStatus, generation: int | None, now: datetime.datetime,
            verify_interval: float, retry_interval: float) -> bool:
-    """Whether a timer tick should verify again: spec changed, never verified, or interval elapsed."""
+    """Whether to verify again: spec changed, never verified, or interval elapsed."""
+    return seconds_until_due(status, generation, now, verify_interval, retry_interval) <= 0
+
+
+def seconds_until_due(status: connection.ConnectionStatus, generation: int | None, now: datetime.datetime,
+                      verify_interval: float, retry_interval: float) -> float:
+    """How long until the next verification is due (0 or less: now). Re-verified every
+    `verify_interval` while active, every `retry_interval` otherwise."""
     if status.observedGeneration != generation:
-        return True
+        return 0.0
     age = timestamps.age(status.lastVerifiedAt, now)
     if age is None:
-        return True
-    return age >= (verify_interval if status.status == "active" else retry_interval)
+        return 0.0
+    return (verify_interval if status.status == "active" else retry_interval) - age

@@ -55,7 +55,7 @@ def verify(namespace: str, name: str, due: Due | None = None) -> connection_phas
     """Verify the Connection as it is now (when `due` says so, or a retry/refresh annotation asks) and
     write the result; None when nothing was written (not due, gone, or the spec changed during the check)."""
     with _locks[(namespace, name)]:
-        body = resources.get_object(kinds.CONNECTION, namespace, name)
+        body = resources.get_object(kinds.CONNECTION, namespace, name, fresh=True)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return None
         generation = body["metadata"].get("generation")
@@ -77,7 +77,7 @@ def verify(namespace: str, name: str, due: Due | None = None) -> connection_phas
 def write_result(namespace: str, name: str, generation: int | None, outcome: connection_phases.Outcome) -> bool:
     """Write `outcome` as the Connection's status if it still has `generation`; False when dropped."""
     for _ in range(WRITE_ATTEMPTS):
-        current = resources.get_object(kinds.CONNECTION, namespace, name)
+        current = resources.get_object(kinds.CONNECTION, namespace, name, fresh=True)
         if current is None:
             return False
         now_generation = current["metadata"].get("generation")

@@ -1,9 +1,10 @@
-"""The Kopf handlers of one infrastructure kind (Network or ProvisionedCluster): reconcile on change,
-on a timer, and on delete.
+"""The Kopf handler of one infrastructure kind (Network or ProvisionedCluster): the destroy on delete.
 
-Used by `controllers.network` and `controllers.provisioned_cluster`. All three paths call
-`infra_reconciler.reconcile`; the delete handler holds the finalizer (a retried TemporaryError) until
-the decision releases it, i.e. after a successful destroy or at once with deletionPolicy Retain.
+Used by `controllers.network` and `controllers.provisioned_cluster`. Creation, changes, retry and
+refresh requests and the work of dependencies reach `infra_reconciler.reconcile` through the
+event-driven queue (`controllers.wakeups`); Kopf keeps the finalizer: this handler holds it (a
+retried TemporaryError) until the decision releases it, i.e. after a successful destroy or at once
+with deletionPolicy Retain.
 """
 
 from __future__ import annotations
@@ -13,42 +14,18 @@ from typing import Any
 import kopf
 
 from fleetyard import metrics, settings as settings_mod
-from fleetyard.controllers import infra_phases, infra_reconciler, requests
+from fleetyard.controllers import infra_reconciler
 from fleetyard.models import kinds
+
+DELETE_POLL = 2.0  # seconds: the finalizer goes soon after the destroy is done
 
 
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: kinds.Kind) -> None:
     resource = (kinds.GROUP, kinds.VERSION, kind.plural)
 
-    def reconcile(namespace: str, name: str) -> infra_phases.Decision | None:
-        try:
-            decision = infra_reconciler.reconcile(kind.kind, namespace, name, cfg)
-        except Exception:
-            metrics.RECONCILES.labels(kind.kind, "error").inc()
-            raise
-        metrics.RECONCILES.labels(kind.kind, decision.phase if decision else "gone").inc()
-        return decision
-
-    @kopf.on.create(*resource, registry=registry, id="reconcile-on-create")
-    @kopf.on.update(*resource, field="spec", registry=registry, id="reconcile-on-change")
-    @kopf.on.resume(*resource, registry=registry, id="reconcile-on-resume")
-    def on_change(name: str, namespace: str, **_: Any) -> None:
-        reconcile(namespace, name)
-
-    @kopf.on.update(*resource, field="metadata.annotations", registry=registry, id="reconcile-on-request")
-    def on_request(name: str, namespace: str, old: Any, new: Any, **_: Any) -> None:
-        """A retry or refresh asked for with an annotation is acted on now, not at the next tick."""
-        if requests.changed(old, new):
-            reconcile(namespace, name)
-
-    @kopf.timer(*resource, interval=cfg.timer_tick, initial_delay=cfg.timer_tick, registry=registry,
-                id="reconcile-on-timer")
-    def on_timer(name: str, namespace: str, **_: Any) -> None:
-        reconcile(namespace, name)
-
     @kopf.on.delete(*resource, registry=registry, id="destroy-on-delete")
     def on_delete(name: str, namespace: str, **_: Any) -> None:
-        decision = reconcile(namespace, name)
+        decision = infra_reconciler.reconcile(kind.kind, namespace, name, cfg)
+        metrics.RECONCILES.labels(kind.kind, decision.phase if decision else "gone").inc()
         if decision is not None and not decision.release:
-            # polled more often than the timer: the finalizer goes as soon as the destroy is done
-            raise kopf.TemporaryError(decision.message or "deletion in progress", delay=min(cfg.timer_tick, 2.0))
+            raise kopf.TemporaryError(decision.message or "deletion in progress", delay=DELETE_POLL)

@@ -1,15 +1,17 @@
 """Reconciles one Network or ProvisionedCluster: gather facts, decide, start an Operation, write status.
 
-Called from the Kopf handlers and timers of both kinds and by the runner when an Operation ends.
+Called from the event-driven queue (`controllers.wakeups`) and the Kopf delete handler of both kinds.
 It never runs Pulumi: it asks for work by creating an `Operation` and reflects the newest one.
-A lock per object keeps a timer tick and an event handler from both starting work at once. The
-object and what it refers to are read once, typed; status is written as one merge patch of what
-changed.
+A lock per object keeps the queue and the delete handler from both starting work at once. The
+object and what it refers to are read once, typed, from the operator's watch cache; status is
+written as one merge patch of what changed.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
+import datetime
 import logging
 import threading
 from typing import Any
@@ -93,7 +95,10 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     new_status = _status(target, obj, stored, decision, newest, provisioned, retired)
     if decision.phase == "active" and decision.start is None and not obj.deleting:
         # what users need (a cluster's kubeconfig Secret) exists before Ready says True
-        _gate_ready(new_status, target.ready_gate(obj, {**stored, **new_status}, deps, cfg))
+        access = target.ready_gate(obj, {**stored, **new_status}, deps, cfg)
+        _gate_ready(new_status, access)
+        if access.waiting:  # nothing will tell us when EKS answers: look again after the retry base
+            decision = dataclasses.replace(decision, retry_at=facts.now + datetime.timedelta(seconds=cfg.retry_base))
     if decision.handles_requests:
         new_status.update(asked)
     if not obj.deleting:

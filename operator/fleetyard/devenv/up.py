@@ -66,7 +66,7 @@ def up(state: pathlib.Path, detach: bool = False, examples: pathlib.Path | None 
     if removed:
         print(f"removed the previous environment's cloud state ({', '.join(removed)}): moto starts empty, "
               "so everything is built again", flush=True)
-    env = environment.Environment(state, {"FLEETYARD_TIMER_TICK": "5", "FLEETYARD_LOG_FORMAT": "json"})
+    env = environment.Environment(state, {"FLEETYARD_LOG_FORMAT": "json"})
     try:
         print("starting etcd, kube-apiserver, moto, the operator and the API ...", flush=True)
         env.start()

@@ -71,11 +71,11 @@ class Runner:
 
     async def _run(self, key: tuple[str, str], recover: bool) -> None:
         namespace, name = key
-        op: operation_model.Operation | None = await asyncio.to_thread(resources.get, kinds.OPERATION, namespace, name)
+        op: operation_model.Operation | None = await asyncio.to_thread(resources.get, kinds.OPERATION, namespace, name, True)
         if op is None or operation_model.finished(op.status.status):
             return
         ref = op.spec.resourceRef
-        target = await asyncio.to_thread(resources.get, kinds.BY_KIND[ref.kind], namespace, ref.name)
+        target = await asyncio.to_thread(resources.get, kinds.BY_KIND[ref.kind], namespace, ref.name, True)
         connection = ref.name if ref.kind == "Connection" else (target.spec.connectionRef.name if target else "")
         try:
             if op.spec.operation == operation_model.LIST_INSTANCE_TYPES:
@@ -116,7 +116,7 @@ class Runner:
         if recover or op.status.startedAt or snapshot is None or op.spec.operation not in ("provision", "update"):
             return None
         ref = op.spec.resourceRef
-        target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name)
+        target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name, fresh=True)
         if target is None:
             return None  # the job build says so
         generation = target.metadata.generation
@@ -146,7 +146,7 @@ class Runner:
             "stage": "done", "message": f"{len(result['items'])} instance types"})
 
     def _catalog(self, op: operation_model.Operation) -> dict[str, Any]:
-        conn = resources.get(kinds.CONNECTION, op.namespace, op.spec.resourceRef.name)
+        conn = resources.get(kinds.CONNECTION, op.namespace, op.spec.resourceRef.name, fresh=True)
         if conn is None:
             raise errors.CloudError("ConnectionNotFound", "the Connection no longer exists")
         return catalog_ops.list_instance_types(conn, self.catalog, secrets.value).model_dump(exclude_none=True)
@@ -223,16 +223,16 @@ class Runner:
         """The job for the spec the Operation names, with the Connection and Network as they are now
         (the run may have waited)."""
         ref = op.spec.resourceRef
-        target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name)
+        target = resources.get(kinds.BY_KIND[ref.kind], op.namespace, ref.name, fresh=True)
         if target is None:
             raise job_mod.JobProblem(f"{ref.kind} {ref.name} no longer exists")
-        conn = resources.get(kinds.CONNECTION, op.namespace, target.spec.connectionRef.name)
+        conn = resources.get(kinds.CONNECTION, op.namespace, target.spec.connectionRef.name, fresh=True)
         if conn is None:
             raise job_mod.JobProblem(f"Connection {target.spec.connectionRef.name} (spec.connectionRef) was not found",
                                      retryable=True)
         network, teams = None, []
         if ref.kind == "ProvisionedCluster":
-            network = resources.get(kinds.NETWORK, op.namespace, target.spec.networkRef.name)
+            network = resources.get(kinds.NETWORK, op.namespace, target.spec.networkRef.name, fresh=True)
             teams = resources.teams_named(op.namespace, target.spec.access.team_names())
         config = conn.spec.providerConfig
         try:

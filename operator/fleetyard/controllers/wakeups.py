@@ -1,0 +1,173 @@
+"""Event-driven reconciles: which watched change wakes which object, and when to look again.
+
+Started by `fleetyard.operator_app`. The watch cache (`fleetyard.kube.watch_cache`) tells every
+change; `dependents` maps it to the keys it concerns:
+
+- a Network or ProvisionedCluster itself, when anything but its status changed (spec, labels,
+  annotations such as a retry request, finalizers, deletion);
+- the target of an Operation whose status changed (a run queued, progressing, finished);
+- the Networks and ProvisionedClusters of a Connection, when its phase or spec changed;
+- the ProvisionedClusters on a Network, when its phase changed or it went away;
+- the ProvisionedClusters that name a Team, when it changed or went away;
+- a ProvisionedCluster whose Cluster record was changed or deleted by someone.
+
+Nothing ticks. What needs time is scheduled for when it is due: a failed run's retry (`retry_at`),
+a Connection's re-verification (its interval), and a slow resync of every object (hours, jittered,
+so a fleet is never looked at in lockstep) as the safety net controller-runtime also keeps. A
+resync of a converged object reads only memory and writes nothing: no request at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Hashable
+from typing import Any
+
+from fleetyard import metrics, settings as settings_mod
+from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler
+from fleetyard.day2 import teams
+from fleetyard.kube import watch_cache
+from fleetyard.models import connection as connection_model, kinds, timestamps
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str, str]  # (kind, namespace, name)
+INFRA = (kinds.NETWORK.kind, kinds.PROVISIONED_CLUSTER.kind)
+WATCHED = (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER, kinds.CLUSTER, kinds.TEAM, kinds.OPERATION)
+IN_FLIGHT_CHECK = 60.0  # while a run is in flight its Operation's events drive the object; this is the net
+
+
+def _meta(body: dict[str, Any] | None) -> dict[str, Any]:
+    return (body or {}).get("metadata") or {}
+
+
+def _spec(body: dict[str, Any] | None) -> dict[str, Any]:
+    return (body or {}).get("spec") or {}
+
+
+def _status(body: dict[str, Any] | None) -> dict[str, Any]:
+    return (body or {}).get("status") or {}
+
+
+def _ref(body: dict[str, Any] | None, field: str) -> str | None:
+    return (_spec(body).get(field) or {}).get("name")
+
+
+def _beyond_status(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
+    """Did anything but status (and the bookkeeping that comes with any write) change?"""
+    if old is None or new is None:
+        return True
+    ignored = ("resourceVersion", "managedFields")
+    strip = lambda meta: {k: v for k, v in meta.items() if k not in ignored}  # noqa: E731
+    return _spec(old) != _spec(new) or strip(_meta(old)) != strip(_meta(new))
+
+
+def _users(namespace: str, field: str, name: str, among: tuple[kinds.Kind, ...]) -> list[Key]:
+    out: list[Key] = []
+    for kind in among:
+        held = watch_cache.store(kind)
+        for body in held.list(namespace) if held is not None else []:
+            if _ref(body, field) == name:
+                out.append((kind.kind, namespace, body["metadata"]["name"]))
+    return out
+
+
+def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Key]:
+    """The keys a change of one watched object concerns (new None: it was deleted)."""
+    body = new or old or {}
+    namespace, name = _meta(body).get("namespace") or "", _meta(body).get("name") or ""
+    if kind.kind in INFRA:
+        keys: list[Key] = [(kind.kind, namespace, name)] if _beyond_status(old, new) else []
+        if kind is kinds.NETWORK and (new is None or _status(old).get("status") != _status(new).get("status")):
+            keys += _users(namespace, "networkRef", name, (kinds.PROVISIONED_CLUSTER,))
+        return keys
+    if kind is kinds.OPERATION:
+        ref = _spec(body).get("resourceRef") or {}
+        if ref.get("kind") in INFRA and (new is None or _status(old) != _status(new)):
+            return [(ref["kind"], namespace, ref.get("name") or "")]
+        return []
+    if kind is kinds.CONNECTION:
+        changed = new is None or _beyond_status(old, new) or _status(old).get("status") != _status(new).get("status")
+        own: list[Key] = [(kind.kind, namespace, name)] if new is not None and _beyond_status(old, new) else []
+        return own + (_users(namespace, "connectionRef", name, (kinds.NETWORK, kinds.PROVISIONED_CLUSTER))
+                      if changed else [])
+    if kind is kinds.TEAM:
+        if new is not None and old is not None and _spec(old) == _spec(new):
+            return []
+        held = watch_cache.store(kinds.PROVISIONED_CLUSTER)
+        return [(kinds.PROVISIONED_CLUSTER.kind, namespace, c["metadata"]["name"])
+                for c in (held.list(namespace) if held is not None else [])
+                if name in teams.names((_spec(c).get("access") or {}).get("teams"))]
+    if kind is kinds.CLUSTER:
+        owner = _ref(body, "provisionedClusterRef")
+        if owner and (new is None or _spec(old) != _spec(new)):
+            return [(kinds.PROVISIONED_CLUSTER.kind, namespace, owner)]
+    return []
+
+
+class Wakeups:
+    """Feeds the work queue from the watch cache and handles its keys."""
+
+    def __init__(self, cfg: settings_mod.Settings) -> None:
+        from fleetyard.controllers import work_queue  # noqa: PLC0415 - keeps this module's import light
+
+        self.cfg = cfg
+        self.active = True
+        self.gate: Any = None  # a peering_gate.PeeringGate when replicas take turns
+        self.queue = work_queue.WorkQueue(self.handle, workers=cfg.reconcile_workers, active=lambda: self.active,
+                                          name="reconcile")
+
+    def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.stop()
+        self.queue.stop()
+
+    def on_change(self, kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for key in dependents(kind, old, new):
+            self.queue.add(key)
+
+    def everything(self) -> None:
+        """Every infrastructure object and Connection at once (start-up, or a standby taking over)."""
+        for kind in (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER):
+            held = watch_cache.store(kind)
+            for body in held.list() if held is not None else []:
+                self.queue.add((kind.kind, body["metadata"].get("namespace") or "", body["metadata"]["name"]))
+
+    def set_active(self, active: bool) -> None:
+        was, self.active = self.active, active
+        if active and not was:
+            log.info("this replica acts now: looking at every object")
+            self.everything()
+        self.queue.wake()
+
+    def resync(self) -> float:
+        return self.cfg.resync_interval * random.uniform(0.9, 1.1)
+
+    def handle(self, key: Hashable) -> float | None:
+        kind, namespace, name = key  # type: ignore[misc]
+        if kind == kinds.CONNECTION.kind:
+            return self._reverify(namespace, name)
+        decision = infra_reconciler.reconcile(kind, namespace, name, self.cfg)
+        metrics.RECONCILES.labels(kind, decision.phase if decision else "gone").inc()
+        if decision is None:
+            return None
+        if decision.retry_at is not None:
+            return max(0.5, (decision.retry_at - timestamps.utcnow()).total_seconds())
+        if decision.start or decision.phase in ("provisioning", "updating", "destroying"):
+            return min(IN_FLIGHT_CHECK, self.resync())
+        return self.resync()
+
+    def _reverify(self, namespace: str, name: str) -> float | None:
+        cfg = self.cfg
+        connection_verification.verify(namespace, name, lambda status, generation: connection_phases.is_due(
+            status, generation, timestamps.utcnow(), cfg.connection_verify_interval, cfg.connection_retry_interval))
+        held = watch_cache.store(kinds.CONNECTION)
+        body = held.get(namespace, name) if held is not None else None
+        if body is None or _meta(body).get("deletionTimestamp"):
+            return None
+        status = connection_model.ConnectionStatus.model_validate(_status(body))
+        due = connection_phases.seconds_until_due(status, _meta(body).get("generation"), timestamps.utcnow(),
+                                                  cfg.connection_verify_interval, cfg.connection_retry_interval)
+        # not due yet after a verification means it was dropped (the spec changed meanwhile: the change's
+        # own handler verifies that); look again after the retry interval rather than at once
+        return due * random.uniform(1.0, 1.1) if due > 0 else cfg.connection_retry_interval
