@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import sys
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import botocore.exceptions
-import pulumi.automation.errors as pulumi_errors
+
+if TYPE_CHECKING:
+    import pulumi.automation.errors as pulumi_errors
 
 from fleetyard.cloud import errors as cloud_errors
 from fleetyard.models import common
@@ -410,25 +413,26 @@ def command_output(exc: pulumi_errors.CommandError) -> tuple[str, str]:
     return (stdout if sep else head), stderr
 
 
-_COMMAND_ERRORS: list[tuple[type[pulumi_errors.CommandError], Category]] = [
-    (pulumi_errors.ConcurrentUpdateError, CONCURRENT_UPDATE),
-    (pulumi_errors.StackNotFoundError, STACK_NOT_FOUND),
-    (pulumi_errors.StackAlreadyExistsError, STACK_EXISTS),
-]
-_PROGRAM_ERRORS = (pulumi_errors.InlineSourceRuntimeError, pulumi_errors.RuntimeError,
-                   pulumi_errors.CompilationError)
+def _pulumi_errors() -> Any:
+    """`pulumi.automation.errors` when this process has loaded Pulumi (the worker). The operator never
+    imports Pulumi (most of its memory at start), and an exception it holds cannot be one of Pulumi's."""
+    return sys.modules.get("pulumi.automation.errors")
 
 
 def _from_command_error(exc: pulumi_errors.CommandError, retry: Retry) -> common.ErrorObject:
+    errors = _pulumi_errors()
     stdout, stderr = command_output(exc)
     text = f"{stderr}\n{stdout}"
     name = getattr(exc, "name", None) or type(exc).__name__
-    for exc_type, category in _COMMAND_ERRORS:
+    for exc_type, category in ((errors.ConcurrentUpdateError, CONCURRENT_UPDATE),
+                               (errors.StackNotFoundError, STACK_NOT_FOUND),
+                               (errors.StackAlreadyExistsError, STACK_EXISTS)):
         if isinstance(exc, exc_type):
             found = _find(clean(stderr)) or _find(clean(text))
             line = found.line if found and found.category == category else summarize(stderr) or name
             return _error_object(category, _shorten(line), caused_by=name, request_id_=None, retry=retry)
-    fallback = PROGRAM if isinstance(exc, _PROGRAM_ERRORS) else INTERNAL
+    program_errors = (errors.InlineSourceRuntimeError, errors.RuntimeError, errors.CompilationError)
+    fallback = PROGRAM if isinstance(exc, program_errors) else INTERNAL
     return _classify(text, None, fallback, name, retry)
 
 
@@ -448,7 +452,8 @@ def from_exception(exc: BaseException, attempt: int = 1, *, rng: Callable[[], fl
                    base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> common.ErrorObject:
     """The error object for whatever a run raised; `attempt` (1-based), `base` and `cap` set the retry delay."""
     retry = Retry(attempt, base, cap, rng)
-    if isinstance(exc, pulumi_errors.CommandError):
+    errors = _pulumi_errors()
+    if errors is not None and isinstance(exc, errors.CommandError):
         return _from_command_error(exc, retry)
     if isinstance(exc, (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)):
         exc = cloud_errors.translate(exc)

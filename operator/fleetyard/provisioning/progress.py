@@ -13,9 +13,10 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pulumi.automation import events as pulumi_events
+if TYPE_CHECKING:  # the operator process feeds dicts and never loads Pulumi; only the worker has EngineEvents
+    from pulumi.automation import events as pulumi_events
 
 from fleetyard.models import operation
 from fleetyard.provisioning import failures
@@ -192,7 +193,7 @@ class ProgressTracker:
 
     def feed(self, event: pulumi_events.EngineEvent | Mapping[str, Any]) -> bool:
         """Applies one event; True when the progress a user sees changed."""
-        data = event_to_dict(event) if isinstance(event, pulumi_events.EngineEvent) else event
+        data = event if isinstance(event, Mapping) else event_to_dict(event)
         with self._lock:
             if (prelude := data.get("preludeEvent")) is not None:
                 return self._on_prelude(prelude)
