@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from fleetyard.devenv import people
 from fleetyard.models import kinds
 from tests.conftest import get, wait_for
 from tests.e2e import connections, infra
@@ -67,21 +68,27 @@ def test_a_connection_becoming_active_wakes_its_network_and_the_network_its_clus
     assert strip(after.get("status")) == strip(before.get("status"))
 
     # a Team named by the cluster: its change reaches the cluster's access entries at once
+    dev, oncall = (people.create_person(env.aws_env(), f"{who}-{namespace}") for who in ("dev", "oncall"))
     custom.create_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kinds.TEAM.plural, {
         "apiVersion": kinds.API_VERSION, "kind": "Team", "metadata": {"name": "platform"},
-        "spec": {"displayName": "Platform", "principals": []}})
+        "spec": {"displayName": "Platform", "principals": [dev.arn]}})
     infra.patch_spec(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod", {"access": {"teams": ["platform"]}})
-    wait_for(lambda: infra.new_operations(custom, namespace, "prod", seen), 30, "the access update")
+    first = wait_for(lambda: infra.new_operations(custom, namespace, "prod", seen), 30, "the access update")[0]
+    wait_for(lambda: (get(custom, namespace, kinds.OPERATION, first["metadata"]["name"]).get("status") or {})
+             .get("status") == "succeeded", infra.PROVISION_TIMEOUT, "the access update to succeed")
     infra.phase_is(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod", "active")
     seen = infra.operation_names(custom, namespace, "prod")
     changed_at = time.monotonic()
     custom.patch_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kinds.TEAM.plural, "platform", {
-        "spec": {"principals": [f"arn:aws:iam::{role.account_id}:role/platform-oncall"]}},
+        "spec": {"principals": [dev.arn, oncall.arn]}},
         _content_type="application/merge-patch+json")
     reacted_at = _first(lambda: infra.new_operations(custom, namespace, "prod", seen), 30,
                         "an access update for the Team's new principal")
     assert reacted_at - changed_at <= REACTION
+    infra.phase_is(custom, namespace, kinds.PROVISIONED_CLUSTER, "prod", "active")
 
     for kind, name in ((kinds.PROVISIONED_CLUSTER, "prod"), (kinds.NETWORK, "net")):
         custom.delete_namespaced_custom_object(kinds.GROUP, kinds.VERSION, namespace, kind.plural, name)
     infra.gone(custom, namespace, kinds.NETWORK, "net")
+    for person in (dev, oncall):
+        people.delete_person(env.aws_env(), person)

@@ -186,6 +186,7 @@ def test_the_delay_the_handler_returns_schedules_the_next_run(make_queue) -> Non
     queue.add("a")
     queue.start()
     assert handled.wait("a", 1)
+    _until(lambda: queue.pending() == 1)  # the run is over and its re-run scheduled
 
     clock.move_to(29.9, queue)
     assert not handled.wait("a", 2, timeout=QUIET)
@@ -203,7 +204,7 @@ def test_an_add_sooner_than_the_returned_delay_wins(make_queue) -> None:
     queue.add("a")
     queue.start()
     assert handled.wait("a", 1)
-    _until(lambda: queue.pending() == 1)  # the re-run at 30 is scheduled
+    _until(lambda: queue.pending() == 1)  # the run is over and its re-run at 30 scheduled
 
     queue.add("a", 5)
     clock.move_to(5.0, queue)
@@ -227,6 +228,7 @@ def test_a_raising_handler_backs_off_and_the_queue_keeps_serving_other_keys(make
     assert handled.wait("bad", 1)
 
     for quiet_until, due, calls in ((0.9, 1.0, 2), (2.9, 3.0, 3), (6.9, 7.0, 4)):  # 1 s, 2 s, 4 s
+        _until(lambda: queue.pending() == 1)  # the failed run is over and its retry scheduled
         clock.move_to(quiet_until, queue)
         assert not handled.wait("bad", calls, timeout=QUIET)
         if calls == 3:
@@ -247,6 +249,7 @@ def test_the_failure_backoff_is_capped(make_queue) -> None:
     at, delay = 0.0, work_queue.FAILURE_BASE
     for calls in range(1, 11):
         assert handled.wait("bad", calls)
+        _until(lambda: queue.pending() == 1)
         if calls < 10:
             at += delay
             delay *= 2
@@ -268,6 +271,7 @@ def test_a_success_resets_the_failure_backoff(make_queue) -> None:
     for at, calls in ((0.0, 1), (1.0, 2), (3.0, 3), (13.0, 4)):
         clock.move_to(at, queue)
         assert handled.wait("bad", calls)
+        _until(lambda: queue.pending() == 1)
     clock.move_to(13.9, queue)
     assert not handled.wait("bad", 5, timeout=QUIET)
     clock.move_to(14.0, queue)  # 1 s after the failure at 13, not the 8 s a fourth failure in a row would wait

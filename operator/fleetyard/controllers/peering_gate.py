@@ -28,8 +28,8 @@ def acting(peers: dict[str, Any] | None, identity: str, priority: int, now: date
     for other, info in peers.items():
         if other == identity or not isinstance(info, dict):
             continue
-        seen = timestamps.parse(info.get("lastseen"))
-        alive = seen is not None and seen + datetime.timedelta(seconds=int(info.get("lifetime") or 60)) > now
+        seen = timestamps.parse(info.get("lastseen")) or now  # Kopf's reading: no lastseen is "just seen"
+        alive = seen + datetime.timedelta(seconds=int(info.get("lifetime") or 60)) > now
         if alive and int(info.get("priority") or 0) >= priority:
             return False
     return True

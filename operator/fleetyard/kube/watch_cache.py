@@ -90,12 +90,27 @@ class Store:
             self._deleted[key] = max(self._deleted.get(key, 0), _version(body))
             return self._items.pop(key, None)
 
-    def replace(self, bodies: Iterable[Body]) -> list[tuple[Body | None, Body | None]]:
-        """The result of a fresh list: what it holds replaces everything; returns what changed."""
-        fresh = {self.key(b): _trim(b) for b in bodies}
+    def replace(self, bodies: Iterable[Body], list_version: str | None = None) -> list[tuple[Body | None, Body | None]]:
+        """The result of a fresh list (read at `list_version`) replaces the content, except what this
+        process saw after the list was read: a newer body held (a write observed meanwhile) stays, an
+        object deleted since stays deleted, one created since is kept. Returns what changed."""
+        listed_at = int(list_version) if list_version and list_version.isdigit() else None
         with self._lock:
-            old, self._items = self._items, fresh
-            self._deleted.clear()
+            old = self._items
+            fresh: dict[tuple[str, str], Body] = {}
+            for body in bodies:
+                body = _trim(body)
+                key = self.key(body)
+                if self._deleted.get(key, -1) >= _version(body):
+                    continue
+                held = old.get(key)
+                fresh[key] = held if held is not None and _version(held) > _version(body) else body
+            for key, held in old.items():
+                if key not in fresh and listed_at is not None and _version(held) > listed_at:
+                    fresh[key] = held  # created after the list was read
+            self._items = fresh
+            if listed_at is not None:
+                self._deleted = {k: v for k, v in self._deleted.items() if v > listed_at}
         changes: list[tuple[Body | None, Body | None]] = [
             (old.get(k), b) for k, b in fresh.items() if _version(old.get(k) or {}) != _version(b)]
         changes += [(b, None) for k, b in old.items() if k not in fresh]
@@ -156,9 +171,10 @@ class Reflector:
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
                 break
-        for old, new in self.store.replace(items):
+        version = str(page["metadata"]["resourceVersion"])
+        for old, new in self.store.replace(items, version):
             self.tell(old, new)
-        return str(page["metadata"]["resourceVersion"])
+        return version
 
     def _watch_from(self, version: str) -> str:
         """Watch from `version` until the server ends the watch; the last version seen."""
