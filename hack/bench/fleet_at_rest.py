@@ -35,6 +35,8 @@ import json
 import math
 import os
 import pathlib
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -287,6 +289,7 @@ def read_audit(path: pathlib.Path) -> list[dict[str, Any]]:
                                                 ref.get("subresource") or "") if x) if ref else \
                     f"nonresource:{(e.get('requestURI') or '').split('?')[0]}"
                 seen[aid] = {"at": parse_time(e.get("requestReceivedTimestamp")) or 0.0,
+                             "done": parse_time(e.get("stageTimestamp")) or 0.0,
                              "client": audit_client((e.get("user") or {}).get("username") or "", e.get("userAgent") or ""),
                              "agent": e.get("userAgent") or "", "verb": e.get("verb") or "", "resource": resource,
                              "namespace": ref.get("namespace") or "", "name": ref.get("name") or "",
@@ -507,6 +510,8 @@ class Bench:
                     "stackArn": role.stack_arn, "externalIdSecretRef": {"name": "ext-id"}}}})
         self.wait_all_phase(kinds.CONNECTION, "conn", "active")
         self.report.line("setup.connections_active_time", time.monotonic() - t0, "s")
+        time.sleep(2)
+        self.rss_line("memory.after_connections.operator_rss")
         t1 = time.monotonic()
         log(f"creating {len(self.namespaces)} Networks (a Pulumi run each)")
         for i, ns in enumerate(self.namespaces):
@@ -515,6 +520,8 @@ class Bench:
                 "config": {"cidr": f"10.{(30 + i) % 250}.0.0/16", "natGateways": "Single"}}})
         self.wait_all_phase(kinds.NETWORK, "net", "active")
         self.report.line("setup.networks_active_time", time.monotonic() - t1, "s")
+        time.sleep(2)
+        self.rss_line("memory.after_networks.operator_rss")
 
     def create(self, namespace: str, kind: kinds.Kind, body: dict[str, Any]) -> dict[str, Any]:
         body = {"apiVersion": kinds.API_VERSION, "kind": kind.kind, **body}
@@ -673,10 +680,12 @@ class Bench:
         log(f"burst: {a.burst} new Pending ProvisionedClusters, {a.threads} threads")
         s0 = self.scrape()
         cpu0 = self.cpu()
+        spies = self.start_py_spy("burst")
         t0, t1 = self.create_many(keys)
         t2 = self.wait_first_phase(keys, "burst")
         cpu1 = self.cpu()
         s1 = self.scrape()
+        self.stop_py_spy(spies)
         self.windows["burst"] = (t0, t2)
         b = self.book
         failed = [k for k in keys if k in b.create_failed]
@@ -807,6 +816,7 @@ class Bench:
         ops1 = self.count_operations()
         self.windows["restart"] = (t0, t3)
         self.restart_to_reconciled = (t_reconciled - t1) if t_reconciled else None
+        r.line("restart.operations_existing", ops0)
         r.line("restart.operations_created", ops1 - ops0, "(must be 0: nothing re-run)")
         self.restart_operations = ops1 - ops0
         r.line("restart.cluster_writes", self.book.foreign_writes("restart"),
@@ -814,6 +824,63 @@ class Bench:
         self.report_requests("restart", request_counts(s0), request_counts(s1), t3 - t0)
         self.restart_rss = self.rss_line("memory.after_restart.operator_rss")
         self.report_memory(self.sampler, ["restart"])
+
+    def start_py_spy(self, phase: str) -> list[tuple[str, subprocess.Popen[bytes], pathlib.Path]]:
+        """With --py-spy: `py-spy record` of the operator (every thread, idle ones too: where the
+        reconcile threads wait) and of the webhook server (on-CPU only) until stop_py_spy."""
+        if not self.args.py_spy:
+            return []
+        assert self.env is not None and self.env.operator is not None and self.env.webhooks is not None
+        out = []
+        for who, pid, extra in (("operator", self.env.operator.pid, ["--idle", "--threads"]),
+                                ("webhooks", self.env.webhooks.pid, [])):
+            path = self.state_dir / f"py-spy-{phase}-{who}.txt"
+            proc = subprocess.Popen([self.args.py_spy, "record", "--pid", str(pid), "--rate", "50", "--format", "raw",
+                                     "--nonblocking", "--output", str(path), *extra],
+                                    stdout=subprocess.DEVNULL, stderr=open(self.state_dir / f"py-spy-{who}.log", "wb"))
+            out.append((who, proc, path))
+        time.sleep(1)
+        return out
+
+    def stop_py_spy(self, spies: list[tuple[str, subprocess.Popen[bytes], pathlib.Path]]) -> None:
+        for who, proc, path in spies:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            self.report_profile(who, path)
+
+    def report_profile(self, who: str, path: pathlib.Path) -> None:
+        """The collapsed stacks: top leaf frames (where samples end) and top fleetyard/kopf frames
+        counted once per stack (inclusive)."""
+        leaf: collections.Counter[str] = collections.Counter()
+        inclusive: collections.Counter[str] = collections.Counter()
+        total = 0
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            self.report.line(f"profile.{who}", "n/a (py-spy wrote nothing)")
+            return
+        for line in lines:
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            total += n
+            frames = stack.split(";")
+            leaf[frames[-1]] += n
+            for frame in set(frames):
+                if "fleetyard" in frame or "/kopf/" in frame or "kopf/_" in frame:
+                    inclusive[frame] += n
+        self.report.line(f"profile.{who}.samples", total, f"({path})")
+        self.report.data[f"profile.{who}.leaf"] = dict(leaf.most_common(25))
+        self.report.data[f"profile.{who}.inclusive"] = dict(inclusive.most_common(40))
+        for frame, n in leaf.most_common(12):
+            print(f"profile.{who}.leaf: {100 * n / max(1, total):5.1f}% {frame}", flush=True)
+        for frame, n in inclusive.most_common(25):
+            print(f"profile.{who}.inclusive: {100 * n / max(1, total):5.1f}% {frame}", flush=True)
 
     def count_operations(self) -> int:
         listing = self.call(self.custom.list_cluster_custom_object, kinds.GROUP, kinds.VERSION,
@@ -915,6 +982,7 @@ class Bench:
             top = detail.most_common(30 if phase == "rest" else 15)
             r.data[f"audit.{phase}.top"] = dict(top)
             print(f"audit.{phase}.top: " + ", ".join(f"{k}={n}" for k, n in top), flush=True)
+        self.report_burst_stages(records)
         t0, t1 = self.windows.get("rest", (0.0, 0.0))
         if t1 > t0:
             n = max(1, len(self.populated))
@@ -926,6 +994,46 @@ class Bench:
             r.line("audit.rest.operator_requests_per_object_hour_excl_leases_peering", round(len(excl) * scale, 3),
                    "req/object/h")
             self.rest_operator_per_object_hour = len(excl) * scale
+
+    def report_burst_stages(self, records: list[dict[str, Any]]) -> None:
+        """Where a burst cluster's first status waits, from the audit log: create returned -> the
+        operator's first request about it (the reconciler creating its Cluster record: queue wait),
+        that create's duration, and from then to status.status seen by the watch."""
+        b, r = self.book, self.report
+        keys = set(getattr(self, "burst_keys", []))
+        first_req: dict[tuple[str, str], dict[str, Any]] = {}
+        kopf_first: dict[tuple[str, str], dict[str, Any]] = {}
+        for x in sorted(records, key=lambda x: x["at"]):
+            key = (x["namespace"], x["name"])
+            if key not in keys:
+                continue
+            if x["client"] == "operator(client)" and key not in first_req:
+                first_req[key] = x
+            if x["client"] == "operator(kopf)" and key not in kopf_first:
+                kopf_first[key] = x
+        ks = ("min", "median", "p90", "p99", "max")
+        got = [k for k in keys if k in first_req and k in b.create_done and k in b.first_phase]
+        if not got:
+            return
+        r.stats("burst_stages.created_to_reconciler_first_request", [first_req[k]["at"] - b.create_done[k] for k in got],
+                keys=ks)
+        r.line("burst_stages.reconciler_first_request", " ".join(f"{n}x {v}" for v, n in collections.Counter(
+            f"{first_req[k]['verb']} {first_req[k]['resource']}" for k in got).most_common(3)))
+        r.stats("burst_stages.reconciler_first_request_duration", [first_req[k]["done"] - first_req[k]["at"]
+                                                                   for k in got], keys=ks)
+        r.stats("burst_stages.reconciler_first_request_to_status", [b.first_phase[k][0] - first_req[k]["at"]
+                                                                    for k in got], keys=ks)
+        kopf = [k for k in got if k in kopf_first]
+        r.stats("burst_stages.created_to_kopf_first_request", [kopf_first[k]["at"] - b.create_done[k] for k in kopf],
+                keys=ks)
+        per_object = collections.Counter()
+        t0, t1 = self.windows.get("burst", (0.0, 0.0))
+        for x in records:
+            if t0 <= x["at"] < t1 + 30 and (x["namespace"], x["name"]) in keys:
+                per_object[f"{x['client']} {x['verb']} {x['resource']}"] += 1
+        r.data["burst_stages.requests_per_object"] = {k: round(v / len(keys), 2) for k, v in per_object.most_common()}
+        print("burst_stages.requests_per_object: " + ", ".join(
+            f"{k}={v / len(keys):.2f}" for k, v in per_object.most_common(12)), flush=True)
 
     def report_summary(self) -> None:
         """`target.*`: the issue's four targets, met or not."""
@@ -990,6 +1098,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True,
                    help="apiserver audit log (Metadata level) to attribute requests to clients")
     p.add_argument("--sample-interval", type=float, default=0.5, help="RSS sampling period (s)")
+    p.add_argument("--py-spy", metavar="BIN",
+                   help="py-spy binary: record the operator and the webhook server during the burst (disturbs it)")
     p.add_argument("--timeout", type=float, default=None, help="overall limit (s); default grows with N")
     p.add_argument("--state-dir", type=pathlib.Path,
                    help="where the environment keeps its state and logs (default: a temp dir, removed after a "

@@ -19,14 +19,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import kopf
 import pydantic
 
 from fleetyard import metrics
 from fleetyard.cloud import session as sessions
 from fleetyard.connections import catalog, catalog_ops
 from fleetyard.controllers import connection_phases, requests
-from fleetyard.kube import patching, resources, secrets
+from fleetyard.kube import events, patching, resources, secrets
 from fleetyard.models import conditions, connection, kinds, timestamps
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def write_result(namespace: str, name: str, generation: int | None, outcome: con
         log.info("connection verification finished", extra={"object": f"{namespace}/{name}", "phase": outcome.phase,
                                                              "reason": outcome.reason, "generation": generation})
         if event:
-            kopf.event(current, type=event[0], reason=event[1], message=event[2])
+            events.post(current, event[0], event[1], event[2])  # from any thread (Kopf's posting needs its own)
         return True
     log.info("verification result dropped: the Connection kept changing", extra={"object": f"{namespace}/{name}"})
     return False

@@ -70,8 +70,10 @@ def _write_provisioned(namespace: str, name: str, probe: probe_mod.Probe, cfg: s
     a delete): then the result is dropped and any Secret it wrote removed. The status patch is computed
     from a fresh read and applies only to that version, so it never overwrites a newer phase or
     conditions; returns the object it was written over."""
-    for _ in range(WRITE_ATTEMPTS):
-        obj: provisioned_cluster.ProvisionedCluster | None = resources.get(kinds.PROVISIONED_CLUSTER, namespace, name)
+    for attempt in range(WRITE_ATTEMPTS):
+        # from memory first; after a conflict the memory may still lag: read the API
+        obj: provisioned_cluster.ProvisionedCluster | None = resources.get(kinds.PROVISIONED_CLUSTER, namespace, name,
+                                                                           fresh=attempt > 0)
         if obj is None or not _checkable(obj):
             if obj is not None and retirement.reason(obj.status.status or "", obj.deleting):
                 retirement.clean_up(obj)  # a Secret written just now, after the reconciler removed them
@@ -111,8 +113,8 @@ def check_registered(namespace: str, name: str, cfg: settings_mod.Settings) -> s
         return None
     with metrics.HEALTH_CHECK_SECONDS.labels(kinds.CLUSTER.kind).time():
         probe = probe_mod.registered(obj, secrets.value, timeout=cfg.health_timeout, job_namespace=cfg.job_namespace)
-    for _ in range(WRITE_ATTEMPTS):
-        current: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, namespace, name)
+    for attempt in range(WRITE_ATTEMPTS):
+        current: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, namespace, name, fresh=attempt > 0)
         if current is None or current.deleting or current.spec.kubeconfigSecretRef != obj.spec.kubeconfigSecretRef:
             return None  # deleted, or pointed at another cluster while this one was checked
         patch = health_status(probe, current.status, current.metadata.generation)
