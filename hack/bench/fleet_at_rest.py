@@ -522,6 +522,25 @@ class Bench:
         self.report.line("setup.networks_active_time", time.monotonic() - t1, "s")
         time.sleep(2)
         self.rss_line("memory.after_networks.operator_rss")
+        self.report_operations()
+
+    def report_operations(self) -> None:
+        """The Operations the setup left (one LIST): by type and phase, their size as JSON (the watch
+        caches of the operator and the webhook server hold them), the catalog results' item counts."""
+        listing = self.custom.list_cluster_custom_object(kinds.GROUP, kinds.VERSION, kinds.OPERATION.plural)
+        by: collections.Counter[str] = collections.Counter()
+        size: collections.Counter[str] = collections.Counter()
+        items: list[int] = []
+        for op in listing["items"]:
+            key = f"{(op.get('spec') or {}).get('operation')}/{(op.get('status') or {}).get('status')}"
+            by[key] += 1
+            size[key] += len(json.dumps(op))
+            result = (op.get("status") or {}).get("result") or {}
+            if (op.get("spec") or {}).get("operation") == "listInstanceTypes":
+                items.append(len(result.get("items") or []))
+        self.report.line("setup.operations", " ".join(f"{k}={n}" for k, n in sorted(by.items())))
+        self.report.line("setup.operations_json_kib", " ".join(f"{k}={size[k] / 1024:.0f}" for k in sorted(size)))
+        self.report.line("setup.catalog_items_per_operation", " ".join(str(n) for n in items))
 
     def create(self, namespace: str, kind: kinds.Kind, body: dict[str, Any]) -> dict[str, Any]:
         body = {"apiVersion": kinds.API_VERSION, "kind": kind.kind, **body}
@@ -656,6 +675,9 @@ class Bench:
         self.rest_cpu_share = 100 * cpu.get("operator", 0.0) / wall if wall else None
         if self.sampler is not None:
             self.report_memory(self.sampler, ["rest"])
+        status = read_text(f"/proc/{self.env.operator.pid}/status") if self.env.operator else None
+        threads = next((line.split()[1] for line in (status or "").splitlines() if line.startswith("Threads:")), "?")
+        r.line("rest.operator_threads", threads)
         self.rest_rss = self.rss_line("memory.rest.operator_rss_end")
         total, by_cat = self.report_requests("rest", req0, req1, wall)
         own = self.bench_requests["rest"] + (self.watch.requests - watch_requests0)
@@ -773,6 +795,7 @@ class Bench:
             self.sampler.stop()
             self.sampler = None
         self.rss_line("memory.before_restart.operator_rss")
+        self.malloc_trim()
         log("restarting the operator")
         t0 = time.time()
         env.stop_operator()
@@ -881,6 +904,21 @@ class Bench:
             print(f"profile.{who}.leaf: {100 * n / max(1, total):5.1f}% {frame}", flush=True)
         for frame, n in inclusive.most_common(25):
             print(f"profile.{who}.inclusive: {100 * n / max(1, total):5.1f}% {frame}", flush=True)
+
+    def malloc_trim(self) -> None:
+        """With --gdb: call malloc_trim(0) inside the operator and report its RSS again: how much of it
+        is memory already freed that the allocator kept (not objects still referenced)."""
+        if not self.args.gdb:
+            return
+        assert self.env is not None and self.env.operator is not None
+        t0 = time.monotonic()
+        out = subprocess.run([self.args.gdb, "-p", str(self.env.operator.pid), "-batch", "-nx",
+                              "-ex", "call (int) malloc_trim(0)"], capture_output=True, text=True, timeout=120)
+        self.report.line("memory.malloc_trim_time", time.monotonic() - t0, "s")
+        if out.returncode != 0:
+            self.report.warn(f"gdb malloc_trim failed: {out.stderr[-300:]}")
+        time.sleep(1)
+        self.rss_line("memory.before_restart.operator_rss_after_malloc_trim")
 
     def count_operations(self) -> int:
         listing = self.call(self.custom.list_cluster_custom_object, kinds.GROUP, kinds.VERSION,
@@ -1098,6 +1136,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True,
                    help="apiserver audit log (Metadata level) to attribute requests to clients")
     p.add_argument("--sample-interval", type=float, default=0.5, help="RSS sampling period (s)")
+    p.add_argument("--gdb", metavar="BIN",
+                   help="gdb binary: before the restart, call malloc_trim(0) in the operator and report its RSS again")
     p.add_argument("--py-spy", metavar="BIN",
                    help="py-spy binary: record the operator and the webhook server during the burst (disturbs it)")
     p.add_argument("--timeout", type=float, default=None, help="overall limit (s); default grows with N")

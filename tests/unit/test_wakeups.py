@@ -123,6 +123,13 @@ def test_a_status_only_change_does_not_wake_the_object(stores, kind, build) -> N
     assert woken(kind, old, new) == []
 
 
+def test_a_health_result_wakes_the_cluster_so_its_record_mirrors_it(stores) -> None:
+    old = cluster("x")
+    new = changed(old, status={"lastHealthStatus": "healthy", "lastHealthCheckAt": "2026-11-27T12:00:00Z"})
+    assert woken(kinds.PROVISIONED_CLUSTER, old, new) == [key(kinds.PROVISIONED_CLUSTER, "x")]
+    assert woken(kinds.PROVISIONED_CLUSTER, new, changed(new, status={"statusMessage": "x"})) == []
+
+
 @pytest.mark.parametrize("meta", [
     pytest.param({"annotations": {kinds.RETRY_REQUESTED_ANNOTATION: "2026-11-27T12:00:00Z"}}, id="retry-requested"),
     pytest.param({"labels": {"team": "data"}}, id="labels"),

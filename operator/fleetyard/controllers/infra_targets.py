@@ -23,6 +23,9 @@ HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a
 HEALTH_FIELDS = ("health", "lastHealthStatus", "lastHealthMessage", "lastHealthCheckAt")
 # the conditions a Cluster record copies from its ProvisionedCluster (kubectl wait works on either)
 MIRRORED_CONDITIONS = (conditions.READY, conditions.RECONCILING, conditions.STALLED, conditions.HEALTHY)
+# the ProvisionedCluster's status fields its Cluster record shows: a change of one (the health check
+# writes some) is work for the reconcile, which keeps the record
+MIRRORED_STATUS = ("status", "operationId", "kubernetesVersion", *HEALTH_FIELDS, "conditions")
 Infra = network_model.Network | pc_model.ProvisionedCluster
 
 

@@ -4,7 +4,8 @@ Started by `fleetyard.operator_app`. The watch cache (`fleetyard.kube.watch_cach
 change; `dependents` maps it to the keys it concerns:
 
 - a Network or ProvisionedCluster itself, when anything but its status changed (spec, labels,
-  annotations such as a retry request, finalizers, deletion);
+  annotations such as a retry request, finalizers, deletion), and a ProvisionedCluster when a status
+  field its Cluster record shows changed (the health check writes some);
 - the target of an Operation whose status changed (a run queued, progressing, finished);
 - the Networks and ProvisionedClusters of a Connection, when its phase or spec changed;
 - the ProvisionedClusters on a Network, when its phase changed or it went away;
@@ -25,7 +26,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from fleetyard import metrics, settings as settings_mod
-from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler
+from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler, infra_targets
 from fleetyard.day2 import teams
 from fleetyard.kube import watch_cache
 from fleetyard.models import connection as connection_model, kinds, timestamps
@@ -77,7 +78,9 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
     body = new or old or {}
     namespace, name = _meta(body).get("namespace") or "", _meta(body).get("name") or ""
     if kind.kind in INFRA:
-        keys: list[Key] = [(kind.kind, namespace, name)] if _beyond_status(old, new) else []
+        mirrored = kind is kinds.PROVISIONED_CLUSTER and new is not None and any(
+            _status(old).get(k) != _status(new).get(k) for k in infra_targets.MIRRORED_STATUS)
+        keys: list[Key] = [(kind.kind, namespace, name)] if _beyond_status(old, new) or mirrored else []
         if kind is kinds.NETWORK and (new is None or _status(old).get("status") != _status(new).get("status")):
             keys += _users(namespace, "networkRef", name, (kinds.PROVISIONED_CLUSTER,))
         return keys
