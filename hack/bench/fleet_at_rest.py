@@ -678,6 +678,8 @@ class Bench:
         status = read_text(f"/proc/{self.env.operator.pid}/status") if self.env.operator else None
         threads = next((line.split()[1] for line in (status or "").splitlines() if line.startswith("Threads:")), "?")
         r.line("rest.operator_threads", threads)
+        if self.env.webhooks is not None and self.env.webhooks.pid is not None:
+            r.line("memory.rest.webhooks_rss", round(rss_kib(self.env.webhooks.pid) / MiB, 1), "MiB")
         self.rest_rss = self.rss_line("memory.rest.operator_rss_end")
         total, by_cat = self.report_requests("rest", req0, req1, wall)
         own = self.bench_requests["rest"] + (self.watch.requests - watch_requests0)
@@ -700,6 +702,7 @@ class Bench:
         keys = [(self.namespaces[i % a.namespaces], f"burst-{i:04d}") for i in range(a.burst)]
         self.set_phase("burst")
         log(f"burst: {a.burst} new Pending ProvisionedClusters, {a.threads} threads")
+        met0 = self.operator_metrics()
         s0 = self.scrape()
         cpu0 = self.cpu()
         spies = self.start_py_spy("burst")
@@ -708,7 +711,13 @@ class Bench:
         cpu1 = self.cpu()
         s1 = self.scrape()
         self.stop_py_spy(spies)
+        met1 = self.operator_metrics()
         self.windows["burst"] = (t0, t2)
+        if met0 is not None and met1 is not None:
+            rec = lambda s: sum(v for name, labels, v in s  # noqa: E731
+                                if name == "fleetyard_reconciles_total" and labels.get("kind") == "ProvisionedCluster")
+            r.line("burst.reconciles", int(rec(met1) - rec(met0)),
+                   f"(ProvisionedCluster reconciles until the last first status, for {a.burst} new ones)")
         b = self.book
         failed = [k for k in keys if k in b.create_failed]
         r.line("burst.create_failed", len(failed))
@@ -795,6 +804,8 @@ class Bench:
             self.sampler.stop()
             self.sampler = None
         self.rss_line("memory.before_restart.operator_rss")
+        if env.webhooks is not None and env.webhooks.pid is not None:
+            r.line("memory.before_restart.webhooks_rss", round(rss_kib(env.webhooks.pid) / MiB, 1), "MiB")
         self.malloc_trim()
         log("restarting the operator")
         t0 = time.time()

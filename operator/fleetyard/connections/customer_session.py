@@ -10,6 +10,8 @@ kubeconfig and metrics all come through here; the Pulumi programs' `aws.Provider
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import threading
 
 import boto3
 
@@ -59,5 +61,27 @@ def assume(access: Access, base: boto3.Session | None = None) -> sts.AssumedRole
                            access.session_name)
 
 
+REUSE_MARGIN = datetime.timedelta(minutes=5)  # an assumed session is reused until this long before it expires
+_sessions: dict[Access, tuple[boto3.Session, datetime.datetime]] = {}
+_sessions_lock = threading.Lock()
+
+
 def session(access: Access, base: boto3.Session | None = None) -> boto3.Session:
-    return assume(access, base).session(access.region)
+    """A session of the role, reused while its credentials have more than REUSE_MARGIN left (a health
+    check every minute per cluster would otherwise assume the role and build its clients every
+    time). The key is the whole Access: a new external id or role is a new session. The Connection
+    verification does not come here: it assumes afresh (`assume`), since proving that works is its job."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with _sessions_lock:
+        held = _sessions.get(access)
+        if held is not None and held[1] - REUSE_MARGIN > now:
+            return held[0]
+    assumed = assume(access, base)
+    made = assumed.session(access.region)
+    expires = assumed.expiration if assumed.expiration.tzinfo else assumed.expiration.replace(
+        tzinfo=datetime.timezone.utc)
+    with _sessions_lock:
+        for key in [k for k, (_, at) in _sessions.items() if at <= now]:
+            del _sessions[key]  # expired: never served again
+        _sessions[access] = (made, expires)
+    return made
