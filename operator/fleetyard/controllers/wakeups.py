@@ -27,6 +27,7 @@ from typing import Any
 
 from fleetyard import metrics, settings as settings_mod
 from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler, infra_targets
+from fleetyard.controllers import requests
 from fleetyard.day2 import teams
 from fleetyard.kube import watch_cache
 from fleetyard.models import connection as connection_model, kinds, timestamps
@@ -161,16 +162,32 @@ class Wakeups:
         return self.resync()
 
     def _reverify(self, namespace: str, name: str) -> float | None:
+        """Verify the Connection if it is due (or a request asks), judged from memory first: only a due
+        verification reads the API. Returns when to look again."""
         cfg = self.cfg
+        if (due := self._due_in(namespace, name)) is None:
+            return None
+        if due > 0:
+            return due * random.uniform(1.0, 1.1)
         connection_verification.verify(namespace, name, lambda status, generation: connection_phases.is_due(
             status, generation, timestamps.utcnow(), cfg.connection_verify_interval, cfg.connection_retry_interval))
+        due = self._due_in(namespace, name)
+        if due is None:
+            return None
+        # still due right after a verification means it was dropped (the spec changed meanwhile: the
+        # change's own handler verifies that); look again after the retry interval rather than at once
+        return due * random.uniform(1.0, 1.1) if due > 0 else cfg.connection_retry_interval
+
+    def _due_in(self, namespace: str, name: str) -> float | None:
+        """Seconds until the Connection's next verification (0 when due now, or a retry/refresh is asked
+        for); None when it is gone or being deleted."""
         held = watch_cache.store(kinds.CONNECTION)
         body = held.get(namespace, name) if held is not None else None
         if body is None or _meta(body).get("deletionTimestamp"):
             return None
         status = connection_model.ConnectionStatus.model_validate(_status(body))
-        due = connection_phases.seconds_until_due(status, _meta(body).get("generation"), timestamps.utcnow(),
-                                                  cfg.connection_verify_interval, cfg.connection_retry_interval)
-        # not due yet after a verification means it was dropped (the spec changed meanwhile: the change's
-        # own handler verifies that); look again after the retry interval rather than at once
-        return due * random.uniform(1.0, 1.1) if due > 0 else cfg.connection_retry_interval
+        if requests.pending(_meta(body).get("annotations"), status):
+            return 0.0
+        return max(0.0, connection_phases.seconds_until_due(
+            status, _meta(body).get("generation"), timestamps.utcnow(), self.cfg.connection_verify_interval,
+            self.cfg.connection_retry_interval))
