@@ -13,11 +13,18 @@ from fleetyard.kube import resources
 from fleetyard.models import ids, kinds
 
 
+def needs_id(meta: Any, status: Any, **_: Any) -> bool:
+    """Only objects whose id label or status.id is missing or wrong: at a restart over a large fleet
+    the others are not handled at all (no handler run, no progress written)."""
+    label = (meta.get("labels") or {}).get(kinds.ID_LABEL)
+    return not ids.is_valid(label) or (status or {}).get("id") != label
+
+
 def _register_kind(registry: kopf.OperatorRegistry, kind: kinds.Kind) -> None:
     resource = (kinds.GROUP, kinds.VERSION, kind.plural)
 
-    @kopf.on.create(*resource, id="identity", registry=registry)
-    @kopf.on.resume(*resource, id="identity-resume", registry=registry)
+    @kopf.on.create(*resource, id="identity", registry=registry, when=needs_id)
+    @kopf.on.resume(*resource, id="identity-resume", registry=registry, when=needs_id)
     def ensure_id(meta: Any, status: Any, namespace: str, patch: kopf.Patch, **_: Any) -> None:
         label = (meta.get("labels") or {}).get(kinds.ID_LABEL)
         if not ids.is_valid(label):

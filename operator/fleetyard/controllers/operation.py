@@ -37,8 +37,13 @@ def take(body: Any, runner: runner_mod.Runner, cfg: settings_mod.Settings) -> No
     runner.submit(op, recover=bool(op.status.startedAt))
 
 
+def unfinished(status: Any, **_: Any) -> bool:
+    """Finished Operations (the history) are never handled: at a restart only the runs in flight are."""
+    return not operation_model.finished((status or {}).get("status"))
+
+
 def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings) -> None:
-    @kopf.on.create(*RESOURCE, registry=registry, id="run")
-    @kopf.on.resume(*RESOURCE, registry=registry, id="take-over")
+    @kopf.on.create(*RESOURCE, registry=registry, id="run", when=unfinished)
+    @kopf.on.resume(*RESOURCE, registry=registry, id="take-over", when=unfinished)
     async def run(body: Any, memo: kopf.Memo, **_: Any) -> None:
         take(body, memo.runner, cfg)
