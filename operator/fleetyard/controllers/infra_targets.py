@@ -23,9 +23,8 @@ HIDDEN_OUTPUTS = {"certificateAuthorityData"}  # long and only useful to build a
 HEALTH_FIELDS = ("health", "lastHealthStatus", "lastHealthMessage", "lastHealthCheckAt")
 # the conditions a Cluster record copies from its ProvisionedCluster (kubectl wait works on either)
 MIRRORED_CONDITIONS = (conditions.READY, conditions.RECONCILING, conditions.STALLED, conditions.HEALTHY)
-# the ProvisionedCluster's status fields its Cluster record shows: a change of one (the health check
-# writes some) is work for the reconcile, which keeps the record
-MIRRORED_STATUS = ("status", "operationId", "kubernetesVersion", *HEALTH_FIELDS, "conditions")
+# the ProvisionedCluster's status fields its Cluster record shows under the same name
+MIRRORED_FIELDS = ("operationId", "kubernetesVersion", *HEALTH_FIELDS)
 Infra = network_model.Network | pc_model.ProvisionedCluster
 
 
@@ -202,9 +201,7 @@ class ClusterTarget:
             "connectionId": connection.seed_id if connection else None,
             "networkId": network.seed_id if network else None,
             "externalStatus": status.get("status"),
-            "operationId": status.get("operationId"),
-            "kubernetesVersion": status.get("kubernetesVersion"),
-            **{k: status.get(k) for k in HEALTH_FIELDS},
+            **{k: status.get(k) for k in MIRRORED_FIELDS},
             "observedGeneration": record.metadata.generation,
             "conditions": mirrored_conditions(status.get("conditions"), record.metadata.generation),
         }
@@ -223,6 +220,17 @@ class ClusterTarget:
         ref = record.spec.provisionedClusterRef if record else None
         if ref is not None and ref.name == obj.name:
             patching.delete_object(kinds.CLUSTER, obj.namespace, obj.name)
+
+
+def record_lags(cluster_status: dict[str, Any], record_status: dict[str, Any]) -> bool:
+    """Does a Cluster record show other status than its ProvisionedCluster has (what `after` copies)?"""
+    if record_status.get("externalStatus") != cluster_status.get("status"):
+        return True
+    if any(record_status.get(k) != cluster_status.get(k) for k in MIRRORED_FIELDS):
+        return True
+    shown = lambda conds: sorted((c.get("type"), c.get("status"), c.get("reason"), c.get("message") or "")  # noqa: E731
+                                 for c in conds or [] if c.get("type") in MIRRORED_CONDITIONS)
+    return shown(record_status.get("conditions")) != shown(cluster_status.get("conditions"))
 
 
 def mirrored_conditions(source: list[dict[str, Any]] | None, generation: int | None) -> list[dict[str, Any]]:

@@ -55,13 +55,33 @@ def _ref(body: dict[str, Any] | None, field: str) -> str | None:
     return (_spec(body).get(field) or {}).get("name")
 
 
+KOPF_ANNOTATIONS = "kopf.zalando.org/"  # Kopf's own bookkeeping (last-handled configuration, progress)
+
+
+def _what_reconciles_read(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata a reconcile depends on: not the bookkeeping every write changes, Kopf's own
+    annotations, or the finalizers (deletion shows as deletionTimestamp)."""
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith(KOPF_ANNOTATIONS)}
+    return {**{k: v for k, v in meta.items() if k not in ("resourceVersion", "managedFields", "finalizers")},
+            "annotations": annotations}
+
+
 def _beyond_status(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
-    """Did anything but status (and the bookkeeping that comes with any write) change?"""
+    """Did anything a reconcile reads, other than status, change?"""
     if old is None or new is None:
         return True
-    ignored = ("resourceVersion", "managedFields")
-    strip = lambda meta: {k: v for k, v in meta.items() if k not in ignored}  # noqa: E731
-    return _spec(old) != _spec(new) or strip(_meta(old)) != strip(_meta(new))
+    return _spec(old) != _spec(new) or _what_reconciles_read(_meta(old)) != _what_reconciles_read(_meta(new))
+
+
+def _record_lags(cluster: dict[str, Any]) -> bool:
+    """Does the ProvisionedCluster's Cluster record show older status than the cluster has (the health
+    check wrote the cluster)? The reconcile keeps the record; its own writes update the record first."""
+    held = watch_cache.store(kinds.CLUSTER)
+    meta = _meta(cluster)
+    record = held.get(meta.get("namespace") or "", meta.get("name") or "") if held is not None else None
+    if record is None or _ref(record, "provisionedClusterRef") != meta.get("name"):
+        return False
+    return infra_targets.record_lags(_status(cluster), _status(record))
 
 
 def _users(namespace: str, field: str, name: str, among: tuple[kinds.Kind, ...]) -> list[Key]:
@@ -79,8 +99,7 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
     body = new or old or {}
     namespace, name = _meta(body).get("namespace") or "", _meta(body).get("name") or ""
     if kind.kind in INFRA:
-        mirrored = kind is kinds.PROVISIONED_CLUSTER and new is not None and any(
-            _status(old).get(k) != _status(new).get(k) for k in infra_targets.MIRRORED_STATUS)
+        mirrored = kind is kinds.PROVISIONED_CLUSTER and new is not None and _record_lags(new)
         keys: list[Key] = [(kind.kind, namespace, name)] if _beyond_status(old, new) or mirrored else []
         if kind is kinds.NETWORK and (new is None or _status(old).get("status") != _status(new).get("status")):
             keys += _users(namespace, "networkRef", name, (kinds.PROVISIONED_CLUSTER,))
