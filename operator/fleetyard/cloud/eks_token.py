@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import threading
 from typing import Any
 
 import boto3
@@ -29,8 +30,16 @@ class Token:
     expires_at: datetime.datetime
 
 
+# the STS client is shared (`cloud.session` makes one per session): this call's cluster-name handler
+# is registered on it only while this call presigns
+_presigning = threading.Lock()
+EVENT = "before-sign.sts.GetCallerIdentity"
+
+
 def _add_cluster_header(cluster_name: str) -> Any:
     def before_sign(request: Any, **_: Any) -> None:
+        # botocore's headers append on assignment: a second value would be signed as "a,b"
+        del request.headers[CLUSTER_HEADER]
         request.headers[CLUSTER_HEADER] = cluster_name
     return before_sign
 
@@ -39,12 +48,16 @@ def get_token(sess: boto3.Session, cluster_name: str, region: str, now: datetime
               lifetime: datetime.timedelta = LIFETIME) -> Token:
     """A token for `cluster_name`; `lifetime` only sets `expires_at` (shortened in tests)."""
     sts = sessions.client(sess, "sts", region)
-    sts.meta.events.register("before-sign.sts.GetCallerIdentity", _add_cluster_header(cluster_name))
-    try:
-        url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=PRESIGN_SECONDS,
-                                         HttpMethod="GET")
-    except Exception as exc:  # noqa: BLE001 - presigning fails only on missing credentials
-        raise errors.translate(exc) from None
+    handler = _add_cluster_header(cluster_name)
+    with _presigning:
+        sts.meta.events.register(EVENT, handler)
+        try:
+            url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=PRESIGN_SECONDS,
+                                             HttpMethod="GET")
+        except Exception as exc:  # noqa: BLE001 - presigning fails only on missing credentials
+            raise errors.translate(exc) from None
+        finally:
+            sts.meta.events.unregister(EVENT, handler)
     encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
     return Token(PREFIX + encoded, (now or datetime.datetime.now(datetime.timezone.utc)) + min(lifetime, LIFETIME))
 
