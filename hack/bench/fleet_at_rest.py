@@ -40,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -142,6 +143,20 @@ def category(resource: str) -> str:
     if resource in ("core/events", "events.k8s.io/events"):
         return "events"
     return "other"
+
+
+def code_version() -> str:
+    """The commit the operator runs (it imports the working tree when it starts), and whether
+    operator/ has uncommitted changes; read-only git calls."""
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%h %cd", "--date=format:%Y-%m-%d %H:%M"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "operator"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head or 'unknown'}{' + uncommitted changes in operator/' if dirty else ''}"
 
 
 # -- watching ProvisionedClusters ------------------------------------------------------------------
@@ -442,6 +457,7 @@ class Bench:
         r.line("settings.timeout", self.deadline.seconds, "s")
         report_machine(r)
         r.line("state_dir", str(self.state_dir))
+        r.line("code", code_version())
 
         self.start_environment()
         env = self.env
@@ -696,6 +712,29 @@ class Bench:
             r.line("rest.reconciles", int(rec(met1) - rec(met0)), "(fleetyard_reconciles_total delta)")
         r.line("rest.cluster_watch_events", sum(v for (p, _), v in self.book.events.items() if p == "rest"),
                "(ProvisionedCluster changes seen at rest)")
+        self.report_object_sizes()
+
+    def report_object_sizes(self) -> None:
+        """One ProvisionedCluster and its Cluster record as stored (2 GETs, after the window): JSON size
+        with and without managedFields (the operator's cache drops them) and as Python dicts."""
+        ns, name = self.populated[0]
+        for kind in (kinds.PROVISIONED_CLUSTER, kinds.CLUSTER):
+            try:
+                body = self.custom.get_namespaced_custom_object(kinds.GROUP, kinds.VERSION, ns, kind.plural, name)
+            except kubernetes.client.ApiException as exc:
+                self.report.line(f"objects.{kind.singular}", f"n/a ({exc.status})")
+                continue
+            trimmed = {**body, "metadata": {k: v for k, v in body["metadata"].items() if k != "managedFields"}}
+            text = json.dumps(trimmed)
+            tracemalloc.start()
+            t0 = tracemalloc.get_traced_memory()[0]
+            copies = [json.loads(text) for _ in range(20)]
+            per_copy = (tracemalloc.get_traced_memory()[0] - t0) / len(copies)
+            tracemalloc.stop()
+            del copies
+            self.report.line(f"objects.{kind.singular}",
+                             f"{len(json.dumps(body)) / 1024:.1f} KiB JSON, {len(text) / 1024:.1f} KiB without "
+                             f"managedFields, {per_copy / 1024:.1f} KiB as a Python dict")
 
     def burst(self) -> None:
         a, r = self.args, self.report
@@ -807,6 +846,7 @@ class Bench:
         if env.webhooks is not None and env.webhooks.pid is not None:
             r.line("memory.before_restart.webhooks_rss", round(rss_kib(env.webhooks.pid) / MiB, 1), "MiB")
         self.malloc_trim()
+        r.line("restart.code", code_version(), "(what the restarted operator imports)")
         log("restarting the operator")
         t0 = time.time()
         env.stop_operator()
@@ -843,7 +883,8 @@ class Bench:
             r.line("restart.operator_cpu_to_all_reconciled", cpu_new or 0.0, "cpu-s")
         r.line("restart.objects", want_pc + want_net, f"({want_pc} ProvisionedClusters, {want_net} Networks)")
         r.line("restart.reconciles_seen", " ".join(f"{k}={int(v)}" for k, v in sorted(seen.items())))
-        time.sleep(3)
+        # Kopf's own resume handlers run beside the queue and write nothing we watch: count a fixed window
+        time.sleep(max(0.0, a.restart_window - (time.time() - t2)))
         self.settle("restart")
         t3 = time.time()
         s1 = self.scrape()
@@ -1144,6 +1185,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--settle-max", type=float, default=180.0, help="give up waiting for quiet after this (s)")
     p.add_argument("--restart-timeout", type=float, default=600.0,
                    help="limit for every object to be reconciled after the restart (s)")
+    p.add_argument("--restart-window", type=float, default=30.0,
+                   help="seconds after the restarted operator answers /healthz counted as the restart (requests, writes)")
     p.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True,
                    help="apiserver audit log (Metadata level) to attribute requests to clients")
     p.add_argument("--sample-interval", type=float, default=0.5, help="RSS sampling period (s)")
