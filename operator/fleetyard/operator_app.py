@@ -66,8 +66,7 @@ async def start_wakeups(cfg: settings_mod.Settings) -> wakeups_mod.Wakeups:
         logging.getLogger(__name__).warning("watch cache not listed within 60 s; reading from the API meanwhile")
     if not cfg.standalone:
         # the queue acts only while Kopf's peering lets this replica act
-        wakeups.active = False
-        wakeups.gate = peering_gate.PeeringGate(cfg.peering_name, cfg.instance, cfg.priority, wakeups.set_active,
+        wakeups.gate = peering_gate.PeeringGate(cfg.peering_name, cfg.instance, cfg.priority, wakeups.on_acting,
                                                 every=min(3.0, cfg.peering_lifetime / 4))
         wakeups.gate.start()
     wakeups.queue.start()

@@ -13,7 +13,7 @@ from typing import Any
 
 import kopf
 
-from fleetyard import metrics, settings as settings_mod
+from fleetyard import settings as settings_mod
 from fleetyard.controllers import infra_reconciler
 from fleetyard.models import kinds
 
@@ -26,6 +26,5 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: 
     @kopf.on.delete(*resource, registry=registry, id="destroy-on-delete")
     def on_delete(name: str, namespace: str, **_: Any) -> None:
         decision = infra_reconciler.reconcile(kind.kind, namespace, name, cfg)
-        metrics.RECONCILES.labels(kind.kind, decision.phase if decision else "gone").inc()
         if decision is not None and not decision.release:
             raise kopf.TemporaryError(decision.message or "deletion in progress", delay=DELETE_POLL)

@@ -16,7 +16,7 @@ import logging
 import threading
 from typing import Any
 
-from fleetyard import settings as settings_mod
+from fleetyard import metrics, settings as settings_mod
 from fleetyard.controllers import infra_phases, infra_targets, requests
 from fleetyard.day2 import retirement
 from fleetyard.kube import events, operations, patching, resources
@@ -42,13 +42,19 @@ def last_operation(op: operation_model.Operation | None) -> infra_phases.LastOpe
 
 
 def reconcile(kind: str, namespace: str, name: str, cfg: settings_mod.Settings) -> infra_phases.Decision | None:
-    """Bring one object one step closer to what it asks for; returns the decision taken."""
+    """Bring one object one step closer to what it asks for; returns the decision taken. Counted in
+    `fleetyard_reconciles_total` by the phase decided, `gone` or `error`, whoever asked (the queue or
+    the delete handler)."""
     target = infra_targets.TARGETS[kind]
-    with _locks[(kind, namespace, name)]:
-        obj = resources.get(target.kind, namespace, name)
-        if obj is None:
-            return None
-        return _reconcile(target, obj, cfg)
+    try:
+        with _locks[(kind, namespace, name)]:
+            obj = resources.get(target.kind, namespace, name)
+            decision = None if obj is None else _reconcile(target, obj, cfg)
+    except Exception:
+        metrics.RECONCILES.labels(kind, "error").inc()
+        raise
+    metrics.RECONCILES.labels(kind, decision.phase if decision else "gone").inc()
+    return decision
 
 
 def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget, obj: infra_targets.Infra,

@@ -25,9 +25,9 @@ import random
 from collections.abc import Hashable
 from typing import Any
 
-from fleetyard import metrics, settings as settings_mod
+from fleetyard import settings as settings_mod
 from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler, infra_targets
-from fleetyard.controllers import requests
+from fleetyard.controllers import requests, work_queue
 from fleetyard.day2 import teams
 from fleetyard.kube import watch_cache
 from fleetyard.models import connection as connection_model, kinds, timestamps
@@ -73,6 +73,10 @@ def _beyond_status(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bo
     return _spec(old) != _spec(new) or _what_reconciles_read(_meta(old)) != _what_reconciles_read(_meta(new))
 
 
+def _phase_changed(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
+    return _status(old).get("status") != _status(new).get("status")
+
+
 def _record_lags(cluster: dict[str, Any]) -> bool:
     """Does the ProvisionedCluster's Cluster record show older status than the cluster has (the health
     check wrote the cluster)? The reconcile keeps the record; its own writes update the record first."""
@@ -101,7 +105,7 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
     if kind.kind in INFRA:
         mirrored = kind is kinds.PROVISIONED_CLUSTER and new is not None and _record_lags(new)
         keys: list[Key] = [(kind.kind, namespace, name)] if _beyond_status(old, new) or mirrored else []
-        if kind is kinds.NETWORK and (new is None or _status(old).get("status") != _status(new).get("status")):
+        if kind is kinds.NETWORK and (new is None or _phase_changed(old, new)):
             keys += _users(namespace, "networkRef", name, (kinds.PROVISIONED_CLUSTER,))
         return keys
     if kind is kinds.OPERATION:
@@ -110,10 +114,11 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
             return [(ref["kind"], namespace, ref.get("name") or "")]
         return []
     if kind is kinds.CONNECTION:
-        changed = new is None or _beyond_status(old, new) or _status(old).get("status") != _status(new).get("status")
-        own: list[Key] = [(kind.kind, namespace, name)] if new is not None and _beyond_status(old, new) else []
-        return own + (_users(namespace, "connectionRef", name, (kinds.NETWORK, kinds.PROVISIONED_CLUSTER))
-                      if changed else [])
+        edited = _beyond_status(old, new)  # True when created or deleted too
+        own: list[Key] = [(kind.kind, namespace, name)] if new is not None and edited else []
+        if edited or _phase_changed(old, new):
+            own += _users(namespace, "connectionRef", name, (kinds.NETWORK, kinds.PROVISIONED_CLUSTER))
+        return own
     if kind is kinds.TEAM:
         if new is not None and old is not None and _spec(old) == _spec(new):
             return []
@@ -132,13 +137,14 @@ class Wakeups:
     """Feeds the work queue from the watch cache and handles its keys."""
 
     def __init__(self, cfg: settings_mod.Settings) -> None:
-        from fleetyard.controllers import work_queue  # noqa: PLC0415 - keeps this module's import light
-
         self.cfg = cfg
-        self.active = True
         self.gate: Any = None  # a peering_gate.PeeringGate when replicas take turns
-        self.queue = work_queue.WorkQueue(self.handle, workers=cfg.reconcile_workers, active=lambda: self.active,
+        self.queue = work_queue.WorkQueue(self.handle, workers=cfg.reconcile_workers, active=self.acting,
                                           name="reconcile")
+
+    def acting(self) -> bool:
+        """Without peering, always; with it, while the gate says this replica acts."""
+        return self.gate is None or self.gate.acting
 
     def stop(self) -> None:
         if self.gate is not None:
@@ -156,9 +162,9 @@ class Wakeups:
             for body in held.list() if held is not None else []:
                 self.queue.add((kind.kind, body["metadata"].get("namespace") or "", body["metadata"]["name"]))
 
-    def set_active(self, active: bool) -> None:
-        was, self.active = self.active, active
-        if active and not was:
+    def on_acting(self, acting: bool) -> None:
+        """The gate's answer changed: a replica taking over looks at every object."""
+        if acting:
             log.info("this replica acts now: looking at every object")
             self.everything()
         self.queue.wake()
@@ -171,7 +177,6 @@ class Wakeups:
         if kind == kinds.CONNECTION.kind:
             return self._reverify(namespace, name)
         decision = infra_reconciler.reconcile(kind, namespace, name, self.cfg)
-        metrics.RECONCILES.labels(kind, decision.phase if decision else "gone").inc()
         if decision is None:
             return None
         if decision.retry_at is not None:
