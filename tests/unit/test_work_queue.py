@@ -179,7 +179,9 @@ def test_a_key_added_with_a_delay_while_being_handled_runs_again_at_that_time(ma
     assert handled.times("a") == [0.0, 10.0]
 
 
-def test_the_delay_the_handler_returns_schedules_the_next_run(make_queue) -> None:
+def _ran_once_rerun_at_30(make_queue):
+    """"a" handled once at 0 by a handler asking to look again in 30 s (only the first time); returns
+    (clock, handled, queue) once that re-run is scheduled."""
     clock = FakeClock()
     handled = Recorder(clock, lambda key, n: 30.0 if n == 1 else None)
     queue = make_queue(handled, clock=clock, workers=2)
@@ -187,6 +189,11 @@ def test_the_delay_the_handler_returns_schedules_the_next_run(make_queue) -> Non
     queue.start()
     assert handled.wait("a", 1)
     _until(lambda: queue.pending() == 1)  # the run is over and its re-run scheduled
+    return clock, handled, queue
+
+
+def test_the_delay_the_handler_returns_schedules_the_next_run(make_queue) -> None:
+    clock, handled, queue = _ran_once_rerun_at_30(make_queue)
 
     clock.move_to(29.9, queue)
     assert not handled.wait("a", 2, timeout=QUIET)
@@ -198,13 +205,7 @@ def test_the_delay_the_handler_returns_schedules_the_next_run(make_queue) -> Non
 
 
 def test_an_add_sooner_than_the_returned_delay_wins(make_queue) -> None:
-    clock = FakeClock()
-    handled = Recorder(clock, lambda key, n: 30.0 if n == 1 else None)
-    queue = make_queue(handled, clock=clock, workers=2)
-    queue.add("a")
-    queue.start()
-    assert handled.wait("a", 1)
-    _until(lambda: queue.pending() == 1)  # the run is over and its re-run at 30 scheduled
+    clock, handled, queue = _ran_once_rerun_at_30(make_queue)
 
     queue.add("a", 5)
     clock.move_to(5.0, queue)
