@@ -56,13 +56,15 @@ def _trim(body: Body) -> Body:
 
 
 class Store:
-    """The objects of one kind by (namespace, name); thread-safe. A body older than the one held
-    (by resourceVersion) is ignored, so a late watch event never undoes a write already observed."""
+    """The objects of one kind by namespace and name; thread-safe. A body older than the one held
+    (by resourceVersion) is ignored, so a late watch event never undoes a write already observed.
+    Kept per namespace: a reconcile's reads (a target's Operations, the users of a Connection) look
+    at its own organization, never at the whole fleet."""
 
     def __init__(self, kind: kinds.Kind) -> None:
         self.kind = kind
         self._lock = threading.Lock()
-        self._items: dict[tuple[str, str], Body] = {}
+        self._items: dict[str, dict[str, Body]] = {}
         # deletions seen, by key: a list begun before a delete must not bring the object back
         self._deleted: dict[tuple[str, str], int] = {}
 
@@ -70,17 +72,20 @@ class Store:
     def key(body: Body) -> tuple[str, str]:
         return body["metadata"].get("namespace") or "", body["metadata"]["name"]
 
+    def _held(self, key: tuple[str, str]) -> Body | None:
+        return self._items.get(key[0], {}).get(key[1])
+
     def put(self, body: Body) -> tuple[Body | None, Body | None]:
         """Keep `body` unless a newer version is held; (old, new) when it changed, else (None, None)."""
         body = _trim(body)
         key, version = self.key(body), _version(body)
         with self._lock:
-            old = self._items.get(key)
+            old = self._held(key)
             if old is not None and _version(old) >= version:
                 return None, None
             if old is None and self._deleted.get(key, -1) >= version:
                 return None, None
-            self._items[key] = body
+            self._items.setdefault(key[0], {})[key[1]] = body
             self._deleted.pop(key, None)
         return old, body
 
@@ -88,7 +93,11 @@ class Store:
         key = self.key(body)
         with self._lock:
             self._deleted[key] = max(self._deleted.get(key, 0), _version(body))
-            return self._items.pop(key, None)
+            names = self._items.get(key[0], {})
+            held = names.pop(key[1], None)
+            if not names:
+                self._items.pop(key[0], None)
+            return held
 
     def replace(self, bodies: Iterable[Body], list_version: str | None = None) -> list[tuple[Body | None, Body | None]]:
         """The result of a fresh list (read at `list_version`) replaces the content, except what this
@@ -96,7 +105,7 @@ class Store:
         object deleted since stays deleted, one created since is kept. Returns what changed."""
         listed_at = int(list_version) if list_version and list_version.isdigit() else None
         with self._lock:
-            old = self._items
+            old = {(ns, name): b for ns, names in self._items.items() for name, b in names.items()}
             fresh: dict[tuple[str, str], Body] = {}
             for body in bodies:
                 body = _trim(body)
@@ -108,7 +117,9 @@ class Store:
             for key, held in old.items():
                 if key not in fresh and listed_at is not None and _version(held) > listed_at:
                     fresh[key] = held  # created after the list was read
-            self._items = fresh
+            self._items = {}
+            for (ns, name), body in fresh.items():
+                self._items.setdefault(ns, {})[name] = body
             if listed_at is not None:
                 self._deleted = {k: v for k, v in self._deleted.items() if v > listed_at}
         changes: list[tuple[Body | None, Body | None]] = [
@@ -118,12 +129,13 @@ class Store:
 
     def get(self, namespace: str, name: str) -> Body | None:
         with self._lock:
-            body = self._items.get((namespace, name))
+            body = self._held((namespace, name))
         return copy.deepcopy(body) if body is not None else None
 
     def list(self, namespace: str | None = None, labels: dict[str, str] | None = None) -> list[Body]:
         with self._lock:
-            found = [b for (ns, _), b in self._items.items() if namespace is None or ns == namespace]
+            groups = list(self._items.values()) if namespace is None else [self._items.get(namespace, {})]
+            found = [b for names in groups for b in names.values()]
         if labels:
             found = [b for b in found
                      if all((b["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())]
@@ -131,7 +143,7 @@ class Store:
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._items)
+            return sum(len(names) for names in self._items.values())
 
 
 class Reflector:
