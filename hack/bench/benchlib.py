@@ -130,18 +130,24 @@ def operator_env_overrides(items: Iterable[str]) -> dict[str, str]:
 
 class Watcher(threading.Thread):
     """Lists then watches one fleetyard kind in one namespace (or all namespaces when `namespace` is
-    None); calls on_event(type, obj, epoch) for each change ("LISTED" for the initial list)."""
+    None); calls on_event(type, obj, epoch) for each change ("LISTED" for the initial list). `synced`
+    is set after the first list; `requests` counts the LIST/WATCH calls it made (a long `timeout`, the
+    server's per watch, makes it cost ~no request at rest)."""
 
     def __init__(self, kubeconfig: str, plural: str, namespace: str | None,
-                 on_event: Callable[[str, dict[str, Any], float], None]) -> None:
+                 on_event: Callable[[str, dict[str, Any], float], None], timeout: int = 30) -> None:
         super().__init__(name=f"watch-{plural}", daemon=True)
         self.api = kubernetes.config.new_client_from_config(config_file=kubeconfig)
         self.custom = kubernetes.client.CustomObjectsApi(self.api)
         self.plural = plural
         self.namespace = namespace
         self.on_event = on_event
+        self.timeout = timeout
         self.stopping = threading.Event()
+        self.synced = threading.Event()
+        self.requests = 0
         self.errors = 0
+        self._watch: kubernetes.watch.Watch | None = None
 
     def _list_fn(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         if self.namespace is None:
@@ -154,14 +160,17 @@ class Watcher(threading.Thread):
         while not self.stopping.is_set():
             try:
                 if rv is None:
+                    self.requests += 1
                     listing = fn(*fn_args)
                     now = time.time()
                     for item in listing["items"]:
                         self.on_event("LISTED", item, now)
                     rv = listing["metadata"]["resourceVersion"]
-                w = kubernetes.watch.Watch()
-                for event in w.stream(fn, *fn_args, resource_version=rv, timeout_seconds=30,
-                                      allow_watch_bookmarks=True):
+                    self.synced.set()
+                self._watch = kubernetes.watch.Watch()
+                self.requests += 1
+                for event in self._watch.stream(fn, *fn_args, resource_version=rv, timeout_seconds=self.timeout,
+                                                allow_watch_bookmarks=True):
                     now = time.time()
                     obj = event["object"]
                     if event["type"] == "ERROR":
@@ -177,13 +186,15 @@ class Watcher(threading.Thread):
                 self.errors += 1
                 if exc.status == 410:
                     rv = None
-                time.sleep(0.5)
+                self.stopping.wait(0.5)
             except Exception:  # noqa: BLE001 - keep watching; a benchmark must not die of a hiccup
                 self.errors += 1
-                time.sleep(0.5)
+                self.stopping.wait(0.5)
 
     def stop(self) -> None:
         self.stopping.set()
+        if self._watch is not None:
+            self._watch.stop()
 
 
 # -- /proc sampling --------------------------------------------------------------------------------

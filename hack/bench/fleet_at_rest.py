@@ -49,7 +49,8 @@ import kubernetes
 
 from benchlib import (BenchError, Deadline, MemorySampler, Report, Samples, cpu_seconds, cpu_snapshot, log,
                       operator_env_overrides, parse_time, read_text, report_machine, report_operator_log, rss_kib,
-                      run_main, scrape_apiserver, scrape_url, stop_environment, summary, tree_cpu_seconds)
+                      run_main, scrape_apiserver, scrape_url, stop_environment, summary, tree_cpu_seconds,
+                      Watcher)
 from fleetyard.devenv import chart, customer_account, environment
 from fleetyard.kube import apply as kube_apply
 from fleetyard.models import kinds
@@ -205,66 +206,6 @@ class Book:
     def quiet_for(self) -> float:
         with self.lock:
             return time.monotonic() - self.last_event
-
-
-class Watch(threading.Thread):
-    """One list + watch of a kind in all namespaces (long server timeout, so it costs ~no request at
-    rest); `requests` counts the LIST/WATCH calls it made."""
-
-    def __init__(self, kubeconfig: str, plural: str, on_event: Callable[[str, dict[str, Any], float], None],
-                 timeout: int = 1800) -> None:
-        super().__init__(name=f"bench-watch-{plural}", daemon=True)
-        self.api = kubernetes.config.new_client_from_config(config_file=kubeconfig)
-        self.custom = kubernetes.client.CustomObjectsApi(self.api)
-        self.plural, self.on_event, self.timeout = plural, on_event, timeout
-        self.stopping = threading.Event()
-        self.synced = threading.Event()
-        self.requests = 0
-        self.errors = 0
-        self._watch: kubernetes.watch.Watch | None = None
-
-    def run(self) -> None:
-        rv = None
-        fn = self.custom.list_cluster_custom_object
-        args = (kinds.GROUP, kinds.VERSION, self.plural)
-        while not self.stopping.is_set():
-            try:
-                if rv is None:
-                    self.requests += 1
-                    listing = fn(*args)
-                    now = time.time()
-                    for item in listing["items"]:
-                        self.on_event("LISTED", item, now)
-                    rv = listing["metadata"]["resourceVersion"]
-                    self.synced.set()
-                self._watch = kubernetes.watch.Watch()
-                self.requests += 1
-                for event in self._watch.stream(fn, *args, resource_version=rv, timeout_seconds=self.timeout,
-                                                allow_watch_bookmarks=True):
-                    now = time.time()
-                    obj = event["object"]
-                    if event["type"] == "ERROR":
-                        if (obj or {}).get("code") == 410:
-                            rv = None
-                        break
-                    rv = obj["metadata"]["resourceVersion"]
-                    if event["type"] != "BOOKMARK":
-                        self.on_event(event["type"], obj, now)
-                    if self.stopping.is_set():
-                        break
-            except kubernetes.client.ApiException as exc:
-                self.errors += 1
-                if exc.status == 410:
-                    rv = None
-                self.stopping.wait(0.5)
-            except Exception:  # noqa: BLE001 - keep watching; a benchmark must not die of a hiccup
-                self.errors += 1
-                self.stopping.wait(0.5)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._watch is not None:
-            self._watch.stop()
 
 
 # -- the audit log ---------------------------------------------------------------------------------
@@ -468,7 +409,8 @@ class Bench:
         time.sleep(5)
         self.rss_line("memory.empty.operator_rss")  # nothing at all but the CRDs
 
-        self.watch = Watch(str(env.kubeconfig), kinds.PROVISIONED_CLUSTER.plural, self.book.on_event)
+        self.watch = Watcher(str(env.kubeconfig), kinds.PROVISIONED_CLUSTER.plural, None, self.book.on_event,
+                             timeout=1800)
         self.watch.start()
         self.setup_connections_and_networks()
 
