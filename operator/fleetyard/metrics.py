@@ -11,6 +11,8 @@ CONNECTION_VERIFY_SECONDS = prometheus_client.Histogram(
     "fleetyard_connection_verification_seconds", "Time to verify a Connection against AWS")
 ADMISSION_REJECTIONS = prometheus_client.Counter(
     "fleetyard_admission_rejections_total", "Requests refused by fleetyard's admission webhooks", ["kind"])
+ADMISSION_REQUESTS = prometheus_client.Counter(
+    "fleetyard_admission_requests_total", "Admission requests answered, by webhook (handler id)", ["webhook"])
 OPERATIONS = prometheus_client.Counter(
     "fleetyard_operations_total", "Finished Operations by type, kind and result", ["operation", "kind", "result"])
 OPERATION_SECONDS = prometheus_client.Histogram(

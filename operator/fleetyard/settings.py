@@ -45,6 +45,11 @@ class Settings:
     # a standby replica takes over once the active one's peering claim is this old (seconds)
     peering_lifetime: float = 60.0
     standalone: bool = False
+    # Shards: the live replicas split the organizations (namespaces) between them instead of one
+    # acting and the others standing by; membership through Leases in `shard_namespace`.
+    sharded: bool = False
+    shard_lease_duration: float = 15.0
+    shard_namespace: str = "fleetyard-system"
     # Kopf peering: the replica with the highest priority acts, the others stand by; equal
     # priorities would make all of them pause, so each replica picks its own unless told.
     priority: int = dataclasses.field(default_factory=lambda: random.randint(1, 1_000_000))
@@ -109,6 +114,9 @@ class Settings:
             peering_name=env.get("FLEETYARD_PEERING", d.peering_name),
             peering_lifetime=_float(env, "FLEETYARD_PEERING_LIFETIME", d.peering_lifetime),
             standalone=env.get("FLEETYARD_STANDALONE", "") in ("1", "true", "yes"),
+            sharded=env.get("FLEETYARD_SHARDS", "") in ("1", "true", "yes"),
+            shard_lease_duration=_float(env, "FLEETYARD_SHARD_LEASE_DURATION", d.shard_lease_duration),
+            shard_namespace=env.get("FLEETYARD_SHARD_NAMESPACE") or d.shard_namespace,
             priority=int(_float(env, "FLEETYARD_PRIORITY", d.priority)),
             instance=env.get("FLEETYARD_INSTANCE") or d.instance,
             log_json=env.get("FLEETYARD_LOG_FORMAT", "json") == "json",

@@ -10,6 +10,7 @@ that file drifts from the handlers registered here).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -23,9 +24,11 @@ from kopf._core.engines import admission as kopf_admission
 from fleetyard import settings as settings_mod
 from fleetyard.connections import catalog, eks_versions
 from fleetyard.controllers import admission
+from fleetyard.kube import watch_cache
 from fleetyard.models import kinds
 
 RULES_FILE = "charts/fleetyard/files/webhooks.yaml"
+CACHED = (kinds.CONNECTION, kinds.NETWORK, kinds.TEAM)
 # Kopf's webhook server re-reads the certificate files this often and restarts on a renewed pair
 # (cert-manager renewals, a rotated Secret).
 CERT_CHECK_SECONDS = 60.0
@@ -52,14 +55,28 @@ def _startup(cfg: settings_mod.Settings) -> Any:
         settings.admission.managed = None  # the chart owns the webhook configurations
         memo.catalog = catalog.Catalog()  # filled from the newest catalog Operation on first use
         memo.versions = eks_versions.Versions(cfg.eks_versions_ttl, cfg.eks_versions_failure_ttl)
+        # what the checks look up per call, kept in memory (a miss still asks the API)
+        watch_cache.install(CACHED)
+        if not await asyncio.to_thread(watch_cache.wait_synced, 30.0):
+            logging.getLogger(__name__).warning("watch cache not listed within 30 s; reading from the API meanwhile")
     return configure
+
+
+async def _cleanup(**_: Any) -> None:
+    watch_cache.uninstall()
 
 
 def run(cfg: settings_mod.Settings) -> None:
     kopf.configure(log_format=kopf.LogFormat.JSON if cfg.log_json else kopf.LogFormat.FULL)
+    # Two INFO lines per admission call (aiohttp's access line, Kopf's "Webhook ... succeeded") were a
+    # good part of this server's CPU in a create burst; refusals and failures still log (WARNING and up),
+    # and fleetyard_admission_requests_total counts every call.
+    for noisy in ("aiohttp.access", "kopf.objects"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     prometheus_client.start_http_server(cfg.metrics_port, addr=cfg.listen_address)  # admission rejections
     registry = build_registry()
     kopf.on.startup(registry=registry)(_startup(cfg))
+    kopf.on.cleanup(registry=registry)(_cleanup)
     kopf.run(
         registry=registry,
         clusterwide=True,
@@ -86,6 +103,7 @@ def webhook_rules() -> dict[str, list[dict[str, Any]]]:
             "name": w["name"], "path": w["clientConfig"]["service"]["path"], "sideEffects": w["sideEffects"],
             "matchPolicy": w["matchPolicy"], "rules": w["rules"],
             "admissionReviewVersions": ["v1"],
+            "matchConditions": admission.match_conditions(w["name"].removesuffix(f".{kinds.GROUP}")),
         } for w in sorted(built, key=lambda w: w["name"])]
     return out
 

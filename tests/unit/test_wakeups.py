@@ -220,15 +220,27 @@ def test_a_deleted_network_wakes_it_and_the_clusters_on_it(fleet) -> None:
 @pytest.mark.parametrize("target", [kinds.NETWORK, kinds.PROVISIONED_CLUSTER], ids=lambda k: k.kind)
 @pytest.mark.parametrize(("before", "after"), [("queued", "running"), ("running", "succeeded"),
                                                ("running", "failed")])
-def test_an_operation_status_change_wakes_its_target(stores, target, before, after) -> None:
+def test_an_operation_status_change_wakes_its_target_and_the_unfinished_run_itself(stores, target, before,
+                                                                                   after) -> None:
+    """An unfinished Operation is handed to the runner (started, or taken over from a dead replica);
+    a finished one only tells its target."""
     old = operation("op-1", target.kind, "x", before)
-    assert woken(kinds.OPERATION, old, changed(old, status={"status": after})) == [key(target, "x")]
+    itself = [] if after in ("succeeded", "failed") else [key(kinds.OPERATION, "op-1")]
+    assert woken(kinds.OPERATION, old, changed(old, status={"status": after})) == sorted(itself + [key(target, "x")])
 
 
-def test_an_operation_progress_update_wakes_its_target(stores) -> None:
+def test_an_operation_progress_update_wakes_its_target_and_itself(stores) -> None:
     old = operation("op-1", kinds.PROVISIONED_CLUSTER.kind, "pc", "running")
     new = changed(old, status={"progress": {"stage": "nodegroup"}})
-    assert woken(kinds.OPERATION, old, new) == [key(kinds.PROVISIONED_CLUSTER, "pc")]
+    assert woken(kinds.OPERATION, old, new) == [key(kinds.OPERATION, "op-1"), key(kinds.PROVISIONED_CLUSTER, "pc")]
+
+
+def test_a_new_operation_is_handed_to_the_runner(stores) -> None:
+    """Created (or first listed), queued: its run starts from the queue, not from a Kopf handler."""
+    created = operation("op-1", kinds.CONNECTION.kind, "conn-a", "queued")
+    assert woken(kinds.OPERATION, None, created) == [key(kinds.OPERATION, "op-1")]
+    created.pop("status")  # as created by the operator: the status comes with the run
+    assert woken(kinds.OPERATION, None, created) == [key(kinds.OPERATION, "op-1")]
 
 
 def test_an_operation_without_a_status_change_wakes_nothing(stores) -> None:

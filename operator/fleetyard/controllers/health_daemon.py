@@ -11,6 +11,7 @@ its timeout) before the daemon is cancelled; a stopped daemon removes its cluste
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -24,13 +25,20 @@ from fleetyard.models import kinds
 
 log = logging.getLogger(__name__)
 Check = Callable[[str, str, settings_mod.Settings], Any]  # (namespace, name, settings)
+Owned = Callable[[Callable[[], Any]], tuple[bool, Any]]  # run the check if this replica owns it: (ran, result)
 
 
-async def keep_checking(stopped: Any, check: Callable[[], Any], interval: float) -> None:
+async def keep_checking(stopped: Any, check: Callable[[], Any], interval: float,
+                        forget: Callable[[], None] = lambda: None, owned: Owned | None = None) -> None:
+    """Check every interval; with shards, only while this replica owns the object's namespace (a round
+    elsewhere drops this replica's series of it: its owner publishes them)."""
     await stopped.wait(random.uniform(0, interval))
     while not stopped:
         try:
-            await asyncio.to_thread(check)
+            if owned is None:
+                await asyncio.to_thread(check)
+            elif not (await asyncio.to_thread(owned, check))[0]:
+                forget()
         except Exception:  # noqa: BLE001 - the next round tries again; Kopf must not restart us in a loop
             log.exception("health check failed")
         await stopped.wait(interval * random.uniform(0.9, 1.1))
@@ -40,6 +48,9 @@ def register(registry: kopf.OperatorRegistry, cfg: settings_mod.Settings, kind: 
              when: Callable[..., bool] | None = None) -> None:
     @kopf.daemon(kinds.GROUP, kinds.VERSION, kind.plural, registry=registry, id="health", when=when,
                  cancellation_backoff=cfg.health_timeout + 1, cancellation_timeout=5)
-    async def health(stopped: Any, name: str, namespace: str, **_: Any) -> None:
-        await keep_checking(stopped, lambda: check(namespace, name, cfg), cfg.health_interval)
-        retirement.forget(kind.kind, namespace, name)  # deleted (or this replica stopped): no stale series
+    async def health(stopped: Any, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
+        def forget() -> None:
+            retirement.forget(kind.kind, namespace, name)
+        owned = functools.partial(memo.shards.run_if_owned, namespace) if memo.shards is not None else None
+        await keep_checking(stopped, lambda: check(namespace, name, cfg), cfg.health_interval, forget, owned)
+        forget()  # deleted (or this replica stopped): no stale series

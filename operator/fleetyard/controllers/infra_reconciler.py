@@ -110,7 +110,7 @@ def _reconcile(target: infra_targets.NetworkTarget | infra_targets.ClusterTarget
     if not obj.deleting:
         # the seed's record first: a client that sees the ProvisionedCluster's new phase finds its
         # record already saying it (never a record that lags behind)
-        target.after(obj, {**stored, **new_status}, deps)
+        new_status.update(target.after(obj, {**stored, **new_status}, deps))
     changed = {k: v for k, v in new_status.items() if _differs(stored.get(k), v)}
     if changed:
         patching.patch_status(target.kind, obj.namespace, obj.name, changed)

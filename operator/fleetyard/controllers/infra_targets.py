@@ -97,8 +97,8 @@ class NetworkTarget:
             return {"providerNetworkId": None, "iacOutputs": None}
         return {"providerNetworkId": outputs.get("vpcId"), "iacOutputs": dict(outputs)}
 
-    def after(self, obj: network_model.Network, status: dict[str, Any], deps: Deps) -> None:
-        return None
+    def after(self, obj: network_model.Network, status: dict[str, Any], deps: Deps) -> dict[str, Any]:
+        return {}
 
     def retired(self, obj: network_model.Network, phase: str) -> tuple[dict[str, Any], str, str] | None:
         return None
@@ -180,8 +180,10 @@ class ClusterTarget:
     def retire(self, obj: pc_model.ProvisionedCluster) -> None:
         retirement.clean_up(obj)
 
-    def after(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps) -> None:
-        """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it)."""
+    def after(self, obj: pc_model.ProvisionedCluster, status: dict[str, Any], deps: Deps) -> dict[str, Any]:
+        """Keep the seed's `cluster` record beside the ProvisionedCluster (same name, owned by it).
+        Returns the cluster's own status fields that follow from the record (`clusterId`), written
+        with the rest of its status in one patch."""
         record: cluster_model.Cluster | None = resources.get(kinds.CLUSTER, obj.namespace, obj.name)
         wanted_spec = {"displayName": obj.spec.displayName, "region": obj.spec.region,
                        "access": obj.spec.access.model_dump(mode="json", exclude_none=True),
@@ -192,7 +194,7 @@ class ClusterTarget:
                 "metadata": {"name": obj.name, "ownerReferences": [obj.owner_reference()]},
                 "spec": wanted_spec}))
         elif record.spec.provisionedClusterRef is None or record.spec.provisionedClusterRef.name != obj.name:
-            return  # a self-registered Cluster of the same name: not ours to touch
+            return {}  # a self-registered Cluster of the same name: not ours to touch
         elif _spec_of(record, wanted_spec) != wanted_spec:
             patching.patch_object(kinds.CLUSTER, obj.namespace, obj.name, {"spec": wanted_spec})
         network, connection = deps.network, deps.connection
@@ -208,8 +210,7 @@ class ClusterTarget:
         current = record.status.as_stored()
         if any(current.get(k) != v for k, v in mirrored.items()):
             patching.patch_status(kinds.CLUSTER, obj.namespace, obj.name, mirrored)
-        if record.seed_id and obj.status.clusterId != record.seed_id:
-            patching.patch_status(self.kind, obj.namespace, obj.name, {"clusterId": record.seed_id})
+        return {"clusterId": record.seed_id} if record.seed_id else {}
 
     def gone(self, obj: pc_model.ProvisionedCluster, argocd_namespace: str) -> None:
         """Destroyed or deleted: what pointed others at the cluster goes (the Argo CD cluster Secret)."""

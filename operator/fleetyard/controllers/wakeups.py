@@ -6,7 +6,8 @@ change; `dependents` maps it to the keys it concerns:
 - a Network or ProvisionedCluster itself, when anything but its status changed (spec, labels,
   annotations such as a retry request, finalizers, deletion), and a ProvisionedCluster when a status
   field its Cluster record shows changed (the health check writes some);
-- the target of an Operation whose status changed (a run queued, progressing, finished);
+- the target of an Operation whose status changed (a run queued, progressing, finished), and the
+  Operation itself while it is unfinished (the runner starts it, or takes over a dead replica's run);
 - the Networks and ProvisionedClusters of a Connection, when its phase or spec changed;
 - the ProvisionedClusters on a Network, when its phase changed or it went away;
 - the ProvisionedClusters that name a Team, when it changed or went away;
@@ -16,10 +17,14 @@ Nothing ticks. What needs time is scheduled for when it is due: a failed run's r
 a Connection's re-verification (its interval), and a slow resync of every object (hours, jittered,
 so a fleet is never looked at in lockstep) as the safety net controller-runtime also keeps. A
 resync of a converged object reads only memory and writes nothing: no request at all.
+
+With shards (`controllers.shards`) every replica watches everything and handles only the keys of
+the namespaces it owns; when it comes to own more, it looks at every object again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Hashable
@@ -27,7 +32,7 @@ from typing import Any
 
 from fleetyard import settings as settings_mod
 from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler, infra_targets
-from fleetyard.controllers import requests, work_queue
+from fleetyard.controllers import operation, requests, work_queue
 from fleetyard.day2 import teams
 from fleetyard.kube import watch_cache
 from fleetyard.models import connection as connection_model, kinds, timestamps
@@ -109,10 +114,12 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
             keys += _users(namespace, "networkRef", name, (kinds.PROVISIONED_CLUSTER,))
         return keys
     if kind is kinds.OPERATION:
+        status_changed = old is None or new is None or _status(old) != _status(new)  # created: no status yet
+        run: list[Key] = [(kind.kind, namespace, name)] if status_changed and operation.unfinished(new) else []
         ref = _spec(body).get("resourceRef") or {}
-        if ref.get("kind") in INFRA and (new is None or _status(old) != _status(new)):
-            return [(ref["kind"], namespace, ref.get("name") or "")]
-        return []
+        if ref.get("kind") in INFRA and status_changed:
+            return run + [(ref["kind"], namespace, ref.get("name") or "")]
+        return run
     if kind is kinds.CONNECTION:
         edited = _beyond_status(old, new)  # True when created or deleted too
         own: list[Key] = [(kind.kind, namespace, name)] if new is not None and edited else []
@@ -139,28 +146,40 @@ class Wakeups:
     def __init__(self, cfg: settings_mod.Settings) -> None:
         self.cfg = cfg
         self.gate: Any = None  # a peering_gate.PeeringGate when replicas take turns
+        self.shards: Any = None  # a shards.Shards when replicas split the namespaces
+        self.runner: Any = None  # the provisioning Runner, on `loop`
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.queue = work_queue.WorkQueue(self.handle, workers=cfg.reconcile_workers, active=self.acting,
                                           name="reconcile")
 
     def acting(self) -> bool:
-        """Without peering, always; with it, while the gate says this replica acts."""
+        """Without peering, always; with it, while the gate says this replica acts. With shards each
+        key asks for its own namespace (`handle`)."""
         return self.gate is None or self.gate.acting
 
     def stop(self) -> None:
         if self.gate is not None:
             self.gate.stop()
         self.queue.stop()
+        if self.shards is not None:
+            self.shards.stop()
 
     def on_change(self, kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         for key in dependents(kind, old, new):
             self.queue.add(key)
 
     def everything(self) -> None:
-        """Every infrastructure object and Connection at once (start-up, or a standby taking over)."""
-        for kind in (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER):
+        """Every infrastructure object, Connection and unfinished Operation at once (start-up, a
+        standby taking over, a shard gaining namespaces)."""
+        for kind in (kinds.CONNECTION, kinds.NETWORK, kinds.PROVISIONED_CLUSTER, kinds.OPERATION):
             held = watch_cache.store(kind)
             for body in held.list() if held is not None else []:
-                self.queue.add((kind.kind, body["metadata"].get("namespace") or "", body["metadata"]["name"]))
+                if kind is not kinds.OPERATION or operation.unfinished(body):
+                    self.queue.add((kind.kind, body["metadata"].get("namespace") or "", body["metadata"]["name"]))
+
+    def on_shards(self) -> None:
+        """The shard view changed: look at every object; each key is handled where it is owned now."""
+        self.everything()
 
     def on_acting(self, acting: bool) -> None:
         """The gate's answer changed: a replica taking over looks at every object."""
@@ -174,8 +193,16 @@ class Wakeups:
 
     def handle(self, key: Hashable) -> float | None:
         kind, namespace, name = key  # type: ignore[misc]
+        if self.shards is None:
+            return self._handle(kind, namespace, name)
+        owned, after = self.shards.run_if_owned(namespace, lambda: self._handle(kind, namespace, name))
+        return after if owned else None  # another replica's: it is queued again if this one comes to own it
+
+    def _handle(self, kind: str, namespace: str, name: str) -> float | None:
         if kind == kinds.CONNECTION.kind:
             return self._reverify(namespace, name)
+        if kind == kinds.OPERATION.kind:
+            return self._run_operation(namespace, name)
         decision = infra_reconciler.reconcile(kind, namespace, name, self.cfg)
         if decision is None:
             return None
@@ -184,6 +211,17 @@ class Wakeups:
         if decision.start or decision.phase in ("provisioning", "updating", "destroying"):
             return min(IN_FLIGHT_CHECK, self.resync())
         return self.resync()
+
+    def _run_operation(self, namespace: str, name: str) -> float | None:
+        """Hand an unfinished Operation to the runner, on its event loop."""
+        held = watch_cache.store(kinds.OPERATION)
+        body = held.get(namespace, name) if held is not None else None
+        if not operation.unfinished(body) or self.runner is None or self.loop is None:
+            return None
+
+        async def take() -> float | None:
+            return operation.take(body, self.runner, self.cfg)
+        return asyncio.run_coroutine_threadsafe(take(), self.loop).result(timeout=60)
 
     def _reverify(self, namespace: str, name: str) -> float | None:
         """Verify the Connection if it is due (or a request asks), judged from memory first: only a due

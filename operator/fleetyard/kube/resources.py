@@ -43,6 +43,19 @@ def get_object(kind: kinds.Kind, namespace: str, name: str, fresh: bool = False)
         raise
 
 
+def find_object(kind: kinds.Kind, namespace: str, name: str) -> dict[str, Any] | None:
+    """The object from memory, or from the API when memory has none: for checks that must not miss
+    an object created a moment ago, which the watch may not have brought yet."""
+    return get_object(kind, namespace, name) or (
+        get_object(kind, namespace, name, fresh=True) if watch_cache.store(kind) is not None else None)
+
+
+def gone(kind: kinds.Kind, namespace: str, name: str) -> bool:
+    """Is the object deleted? Memory first (cheap, asked often); the API confirms, since a watch that
+    has not brought a new object yet would also answer None."""
+    return get_object(kind, namespace, name) is None and get_object(kind, namespace, name, fresh=True) is None
+
+
 def get(kind: kinds.Kind, namespace: str, name: str | None, fresh: bool = False) -> Any:
     """The object as its kind's model (`network.Network`, ...), or None when there is none."""
     body = get_object(kind, namespace, name, fresh) if name else None
