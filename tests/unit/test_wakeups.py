@@ -248,11 +248,13 @@ def test_an_operation_without_a_status_change_wakes_nothing(stores) -> None:
     assert woken(kinds.OPERATION, old, changed(old, labels={"fleetyard.io/target-kind": "x"})) == []
 
 
-def test_a_connection_operation_wakes_nothing(stores) -> None:
-    """A Connection's Operations are catalog queries: the Connection is not reconciled by them."""
+def test_a_connection_operation_wakes_nothing_unless_it_failed(stores) -> None:
+    """A Connection's Operations are catalog queries: the Connection is not reconciled by them, but a
+    failed one is retried from the Connection's key (`catalog_ops.retry_failed`)."""
     old = operation("op-1", kinds.CONNECTION.kind, "conn-a", "running")
     assert woken(kinds.OPERATION, old, changed(old, status={"status": "succeeded"})) == []
     assert woken(kinds.OPERATION, old, None) == []
+    assert woken(kinds.OPERATION, old, changed(old, status={"status": "failed"})) == [key(kinds.CONNECTION, "conn-a")]
 
 
 @pytest.fixture

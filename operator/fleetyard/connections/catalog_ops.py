@@ -18,6 +18,9 @@ from fleetyard.kube import operations
 from fleetyard.models import connection as connection_model, operation as operation_model, timestamps
 
 KEEP = 2  # each holds the region's whole catalog (a few hundred KiB)
+# a catalog run that failed retryably is asked again on its retryAfter up to this many runs in all;
+# after that only the next verification asks (admission skips the instance-type check meanwhile)
+MAX_ATTEMPTS = 5
 
 
 def _catalog_ops(conn: connection_model.Connection) -> list[operation_model.Operation]:
@@ -42,9 +45,36 @@ def ensure_recent(conn: connection_model.Connection, max_age: float, now: dateti
         done = timestamps.parse(op.status.completedAt)
         if phase == "succeeded" and done and (now - done).total_seconds() < max_age:
             return False
-    operations.create(conn, operation_model.LIST_INSTANCE_TYPES, attempt=1, member_id=None,
-                      connection_version=str(conn.metadata.generation))
+    _ask(conn, attempt=1)
     return True
+
+
+def retry_failed(conn: connection_model.Connection, now: datetime.datetime | None = None) -> float | None:
+    """Between verifications: when the newest catalog run failed retryably, ask again once its
+    `retryAfter` has passed. Seconds until then (None: nothing waits, or asked now)."""
+    ops = _catalog_ops(conn)
+    newest = ops[-1] if ops else None
+    wait = _retry_in(newest, now or timestamps.utcnow()) if newest is not None else None
+    if wait is None or wait > 0:
+        return wait
+    assert newest is not None
+    _ask(conn, attempt=newest.spec.attempt + 1)
+    return None
+
+
+def _retry_in(op: operation_model.Operation, now: datetime.datetime) -> float | None:
+    """Seconds until a finished catalog run may be asked again (<= 0: now); None when it is not retried."""
+    error, done = op.status.error, timestamps.parse(op.status.completedAt)
+    details = error.details if error is not None else None
+    if op.status.status != "failed" or done is None or details is None or not details.retryable \
+            or op.spec.attempt >= MAX_ATTEMPTS:
+        return None
+    return (done - now).total_seconds() + float(details.retryAfter or 0)
+
+
+def _ask(conn: connection_model.Connection, attempt: int) -> None:
+    operations.create(conn, operation_model.LIST_INSTANCE_TYPES, attempt=attempt, member_id=None,
+                      connection_version=str(conn.metadata.generation))
 
 
 def list_instance_types(conn: connection_model.Connection, cache: catalog.Catalog,

@@ -6,15 +6,15 @@ change; `dependents` maps it to the keys it concerns:
 - a Network or ProvisionedCluster itself, when anything but its status changed (spec, labels,
   annotations such as a retry request, finalizers, deletion), and a ProvisionedCluster when a status
   field its Cluster record shows changed (the health check writes some);
-- the target of an Operation whose status changed (a run queued, progressing, finished), and the
-  Operation itself while it is unfinished (the runner starts it, or takes over a dead replica's run);
+- the target of an Operation whose status changed (a run queued, progressing, finished: a
+  Connection's catalog run too), and the Operation itself while it is unfinished (the runner starts it, or takes over a dead replica's run);
 - the Networks and ProvisionedClusters of a Connection, when its phase or spec changed;
 - the ProvisionedClusters on a Network, when its phase changed or it went away;
 - the ProvisionedClusters that name a Team, when it changed or went away;
 - a ProvisionedCluster whose Cluster record was changed or deleted by someone.
 
 Nothing ticks. What needs time is scheduled for when it is due: a failed run's retry (`retry_at`),
-a Connection's re-verification (its interval), and a slow resync of every object (hours, jittered,
+a Connection's re-verification (its interval) and a failed catalog run's retry (its retryAfter), and a slow resync of every object (hours, jittered,
 so a fleet is never looked at in lockstep) as the safety net controller-runtime also keeps. A
 resync of a converged object reads only memory and writes nothing: no request at all.
 
@@ -33,6 +33,7 @@ from typing import Any
 from fleetyard import settings as settings_mod
 from fleetyard.controllers import connection_phases, connection_verification, infra_reconciler, infra_targets
 from fleetyard.controllers import operation, requests, work_queue
+from fleetyard.connections import catalog_ops
 from fleetyard.day2 import teams
 from fleetyard.kube import watch_cache
 from fleetyard.models import connection as connection_model, kinds, timestamps
@@ -117,7 +118,9 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
         status_changed = old is None or new is None or _status(old) != _status(new)  # created: no status yet
         run: list[Key] = [(kind.kind, namespace, name)] if status_changed and operation.unfinished(new) else []
         ref = _spec(body).get("resourceRef") or {}
-        if ref.get("kind") in INFRA and status_changed:
+        # a Connection's own Operations are its catalog runs: only a failed one concerns it (a retry)
+        failed_catalog = ref.get("kind") == kinds.CONNECTION.kind and _status(new).get("status") == "failed"
+        if status_changed and (ref.get("kind") in INFRA or failed_catalog):
             return run + [(ref["kind"], namespace, ref.get("name") or "")]
         return run
     if kind is kinds.CONNECTION:
@@ -138,6 +141,10 @@ def dependents(kind: kinds.Kind, old: dict[str, Any] | None, new: dict[str, Any]
         if owner and (new is None or _spec(old) != _spec(new)):
             return [(kinds.PROVISIONED_CLUSTER.kind, namespace, owner)]
     return []
+
+
+def _sooner(a: float, b: float | None) -> float:
+    return a if b is None else min(a, max(0.5, b))
 
 
 class Wakeups:
@@ -230,7 +237,7 @@ class Wakeups:
         if (due := self._due_in(namespace, name)) is None:
             return None
         if due > 0:
-            return due * random.uniform(1.0, 1.1)
+            return _sooner(due * random.uniform(1.0, 1.1), self._catalog_retry(namespace, name))
         connection_verification.verify(namespace, name, lambda status, generation: connection_phases.is_due(
             status, generation, timestamps.utcnow(), cfg.connection_verify_interval, cfg.connection_retry_interval))
         due = self._due_in(namespace, name)
@@ -239,6 +246,15 @@ class Wakeups:
         # still due right after a verification means it was dropped (the spec changed meanwhile: the
         # change's own handler verifies that); look again after the retry interval rather than at once
         return due * random.uniform(1.0, 1.1) if due > 0 else cfg.connection_retry_interval
+
+    def _catalog_retry(self, namespace: str, name: str) -> float | None:
+        """An active Connection's failed catalog run asked again when its retryAfter has passed;
+        seconds until that retry is due (None: none waits)."""
+        held = watch_cache.store(kinds.CONNECTION)
+        body = held.get(namespace, name) if held is not None else None
+        if body is None or _status(body).get("status") != "active":
+            return None
+        return catalog_ops.retry_failed(kinds.CONNECTION.parse(body))
 
     def _due_in(self, namespace: str, name: str) -> float | None:
         """Seconds until the Connection's next verification (0 when due now, or a retry/refresh is asked
