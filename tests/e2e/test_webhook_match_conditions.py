@@ -44,7 +44,10 @@ def test_bookkeeping_updates_reach_no_webhook_and_what_they_check_still_does(env
     before = _calls(env)
     _patch(custom, namespace, {"spec": {"displayName": "Data platform"}})
     edited = get(custom, namespace, kinds.TEAM, "data")
-    assert _delta(before, _calls(env)) == {"stamp-team": 1.0, "id-team": 0.0, "team-principals": 1.0}
+    delta = _delta(before, _calls(env))
+    # at least once: the apiserver runs admission again when the write meets a conflict (the operator
+    # writing the Team's bookkeeping at that moment); the id check still not at all
+    assert delta["stamp-team"] >= 1 and delta["team-principals"] >= 1 and delta["id-team"] == 0.0, delta
     stamps = edited["metadata"]["annotations"]
     assert stamps[kinds.UPDATED_BY_ANNOTATION]  # the stamp ran: who changed the spec is recorded
 
