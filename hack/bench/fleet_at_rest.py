@@ -227,8 +227,13 @@ def audit_client(user: str, agent: str) -> str:
     return user or "?"
 
 
-def read_audit(path: pathlib.Path) -> list[dict[str, Any]]:
-    """One record per request (auditID), with its received time (epoch), client, verb, resource, code."""
+CREDENTIAL = "authentication.kubernetes.io/credential-id"  # a ServiceAccount token's JTI, in user.extra
+
+
+def read_audit(path: pathlib.Path, replicas: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One record per request (auditID), with its received time (epoch), client, verb, resource, code;
+    and `replica`: whose token made it, by its JTI in `replicas` (None for any other client)."""
+    replicas = replicas or {}
     seen: dict[str, dict[str, Any]] = {}
     try:
         with open(path, errors="replace") as f:
@@ -244,9 +249,12 @@ def read_audit(path: pathlib.Path) -> list[dict[str, Any]]:
                 resource = "/".join(x for x in (ref.get("apiGroup") or "core", ref.get("resource") or "",
                                                 ref.get("subresource") or "") if x) if ref else \
                     f"nonresource:{(e.get('requestURI') or '').split('?')[0]}"
+                user = e.get("user") or {}
+                credential = ((user.get("extra") or {}).get(CREDENTIAL) or [""])[0]
                 seen[aid] = {"at": parse_time(e.get("requestReceivedTimestamp")) or 0.0,
                              "done": parse_time(e.get("stageTimestamp")) or 0.0,
-                             "client": audit_client((e.get("user") or {}).get("username") or "", e.get("userAgent") or ""),
+                             "client": audit_client(user.get("username") or "", e.get("userAgent") or ""),
+                             "replica": replicas.get(credential.removeprefix("JTI=")),
                              "agent": e.get("userAgent") or "", "verb": e.get("verb") or "", "resource": resource,
                              "namespace": ref.get("namespace") or "", "name": ref.get("name") or "",
                              "code": (e.get("responseStatus") or {}).get("code")}

@@ -51,7 +51,7 @@ import fleet_at_rest
 from benchlib import (BenchError, MemorySampler, Watcher, cpu_seconds, log, machine_cpu, operator_env_overrides,
                       parse_time, read_text, report_machine, report_operator_log, rss_kib, run_main, scrape_url,
                       tree_cpu_seconds)
-from fleet_at_rest import AUDIT_POLICY, MiB, audit_client, category, code_version, request_counts
+from fleet_at_rest import AUDIT_POLICY, MiB, category, code_version, read_audit, request_counts
 from fleetyard.controllers import shards
 from fleetyard.devenv import chart, environment, operator_process, processes, provisioning
 from fleetyard.kube import leases
@@ -61,7 +61,6 @@ NAMESPACE_PREFIX = "fy-shard"
 SHARD_NAMESPACE = provisioning.PASSPHRASE_NAMESPACE  # fleetyard-system, as in the e2e test
 GROUP = "fleetyard"  # the operator's FLEETYARD_PEERING default: the Leases' group label
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
-CREDENTIAL = "authentication.kubernetes.io/credential-id"
 
 
 def token_jti(kubeconfig: pathlib.Path) -> str:
@@ -75,37 +74,6 @@ def deviation(counts: dict[str, int], total: int) -> dict[str, float]:
     """Each member's deviation from an even split, in %."""
     even = total / max(1, len(counts))
     return {m: 100.0 * (n - even) / even if even else 0.0 for m, n in counts.items()}
-
-
-def read_audit(path: pathlib.Path, replicas: dict[str, str]) -> list[dict[str, Any]]:
-    """`fleet_at_rest.read_audit`'s records plus `replica`: the operator replica whose token (JTI in
-    `replicas`) made the request, None for any other client."""
-    seen: dict[str, dict[str, Any]] = {}
-    try:
-        with open(path, errors="replace") as f:
-            for line in f:
-                try:
-                    e = json.loads(line)
-                except ValueError:
-                    continue
-                aid = e.get("auditID")
-                if not aid or aid in seen and seen[aid].get("code"):
-                    continue
-                ref = e.get("objectRef") or {}
-                resource = "/".join(x for x in (ref.get("apiGroup") or "core", ref.get("resource") or "",
-                                                ref.get("subresource") or "") if x) if ref else \
-                    f"nonresource:{(e.get('requestURI') or '').split('?')[0]}"
-                user = e.get("user") or {}
-                creds = (user.get("extra") or {}).get(CREDENTIAL) or [""]
-                seen[aid] = {"at": parse_time(e.get("requestReceivedTimestamp")) or 0.0,
-                             "client": audit_client(user.get("username") or "", e.get("userAgent") or ""),
-                             "replica": replicas.get(creds[0].removeprefix("JTI=")),
-                             "verb": e.get("verb") or "", "resource": resource,
-                             "namespace": ref.get("namespace") or "", "name": ref.get("name") or "",
-                             "code": (e.get("responseStatus") or {}).get("code")}
-    except FileNotFoundError:
-        return []
-    return list(seen.values())
 
 
 class LogTail:
