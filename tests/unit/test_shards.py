@@ -145,6 +145,25 @@ def test_a_dead_replicas_namespaces_move_once_its_lease_expires(api) -> None:
     assert owned(a) == set(NAMESPACES)
 
 
+def test_rounds_come_soon_while_a_view_settles_and_right_after_a_lease_is_due_to_expire(api) -> None:
+    """A dead replica is noticed when its Lease expires, not up to a round later, and the survivors'
+    announcements are seen within half a second: the takeover is the lease duration plus that."""
+    a, b = replica("a"), replica("b")
+    a.step()
+    assert a.pause() == a.every  # alone and agreed: a normal round
+    b.step()  # b announces {a, b}; a has not looked yet
+    assert b.settling() and b.pause() == shards.SETTLING_POLL
+    a.step()
+    b.step()
+    assert not a.settling() and not b.settling()
+    # b renewed just now: its Lease expires in ~15 s, after a's next round (5 s)
+    assert a.pause() == a.every
+    old = api.held["b"]
+    api.held["b"] = leases.Member("b", old.view, old.renewed - datetime.timedelta(seconds=13), old.duration)
+    a.step()  # b's Lease is due in ~2 s: a looks again right after
+    assert 2.0 <= a.pause() <= 2.2
+
+
 def test_a_graceful_stop_hands_everything_over_at_once(api) -> None:
     a, b = replica("a"), replica("b")
     for r in (a, b, a, b):

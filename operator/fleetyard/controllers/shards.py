@@ -4,7 +4,8 @@ Started by `fleetyard.operator_app` when `FLEETYARD_SHARDS` is on (the chart's
 `operator.sharding.enabled`); without it Kopf peering keeps one replica acting. Every replica:
 
 - holds its own Lease (`fleetyard.kube.leases`), renewed every third of its duration, and lists the
-  group's Leases in the same round: the live ones are the members;
+  group's Leases in the same round: the live ones are the members (a round also comes right after
+  another member's Lease is due to expire, and every half second while a new view settles);
 - owns a namespace when rendezvous hashing over the members picks it (`owner`): every replica that
   sees the same members computes the same owner, a member joining or leaving moves only the
   namespaces it wins or held (about 1/N of them), and nothing is stored per namespace;
@@ -38,7 +39,9 @@ from fleetyard.models import timestamps
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WAIT_POLL = 1.0  # seconds between looks of a Kopf handler waiting for its namespace
-DRAIN_POLL = 0.5  # seconds between rounds while work in a handed-over namespace is ending
+# seconds between rounds while a new view settles (work in a handed-over namespace ending, or the
+# others' announcements awaited), and after a member's Lease is due to expire
+SETTLING_POLL = 0.5
 
 
 def _score(member: str, namespace: str) -> bytes:
@@ -72,6 +75,7 @@ class Shards:
         self._renewed_at: float | None = None  # monotonic time of the last successful renewal
         self._inflight: collections.Counter[str] = collections.Counter()
         self._drain_since = 0.0
+        self._next_expiry: float | None = None  # seconds from the last round until another member's Lease expires
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shards", daemon=True)
 
@@ -133,8 +137,9 @@ class Shards:
         now = timestamps.utcnow()
         leases.renew(self._namespace, self._group, self.identity, self._duration, self._announced, now)
         renewed_at = time.monotonic()
-        live = {m.identity: m.view for m in leases.members(self._namespace, self._group)
-                if m.alive(now)}
+        alive = [m for m in leases.members(self._namespace, self._group) if m.alive(now)]
+        live = {m.identity: m.view for m in alive}
+        self._next_expiry = min((m.expires_in(now) for m in alive if m.identity != self.identity), default=None)
         live.setdefault(self.identity, self._announced)  # just renewed, even if the list came too early
         changed = False
         with self._cond:
@@ -159,8 +164,24 @@ class Shards:
             self._on_change()
 
     def draining(self) -> bool:
+        """Is a new view not yet announced by this replica (the work it hands over still under way)?"""
         with self._cond:
             return self._announced != view_of(self._members)
+
+    def settling(self) -> bool:
+        """Is a new view not yet announced by this replica or not yet agreed by all?"""
+        with self._cond:
+            return self._announced != view_of(self._members) or self._settled != self._members
+
+    def pause(self) -> float:
+        """Until the next round: a third of the duration, but soon while a view settles, and right after
+        another member's Lease is due to expire (a dead replica is noticed at its expiry, not up to a
+        round later)."""
+        if self.settling():
+            return SETTLING_POLL
+        if self._next_expiry is not None:
+            return max(SETTLING_POLL, min(self.every, self._next_expiry + 0.1))
+        return self.every
 
     def _drained(self) -> bool:
         """(Holding the lock.) Has the work under way in namespaces this replica no longer owns ended?
@@ -179,7 +200,7 @@ class Shards:
                 self.step()
             except Exception as exc:  # noqa: BLE001 - the API is unreachable: fencing stops us in time
                 log.warning("shard lease round failed", extra={"error": type(exc).__name__})
-            self._stopped.wait(DRAIN_POLL if self.draining() else self.every)
+            self._stopped.wait(self.pause())
 
 
 async def wait_until_owned(shards: Shards | None, namespace: str, work: Callable[[], T],

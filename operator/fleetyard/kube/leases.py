@@ -30,7 +30,13 @@ class Member:
     duration: float
 
     def alive(self, now: datetime.datetime) -> bool:
-        return self.renewed is not None and self.renewed + datetime.timedelta(seconds=self.duration) > now
+        return self.expires_in(now) > 0
+
+    def expires_in(self, now: datetime.datetime) -> float:
+        """Seconds until the Lease expires unless renewed (<= 0: expired)."""
+        if self.renewed is None:
+            return 0.0
+        return (self.renewed - now).total_seconds() + self.duration
 
 
 def _api() -> kubernetes.client.CoordinationV1Api:
