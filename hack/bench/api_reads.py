@@ -28,7 +28,8 @@ it measures a warm-up and then --duration seconds at one connection (latency) an
 
 It reports req/s, p50/p90/p99/max latency, bytes per response, the server's CPU per request (the
 API process; kube-apiserver + etcd), the API's RSS (after loading and after the measurements) and
-whether the targets hold (API p99 at or below the apiserver's; >= --target-rps req/s on one core),
+whether the targets hold (API p99 at or below the apiserver's; >= --target-rps req/s on one core;
+<= --target-kib-per-object KiB of API RSS per object served),
 as `name: value unit` lines, a table, and finally one JSON line.
 
 Run `.venv/bin/python hack/bench/api_reads.py --help`; see hack/bench/README.md.
@@ -353,6 +354,8 @@ class Bench:
         end = rss(self.api_pid)
         r.line("memory.api.rss_after_measurements", end.get("VmRSS", 0) / 1024, "MiB")
         r.line("memory.api.peak", end.get("VmHWM", 0) / 1024, "MiB")
+        objects = a.connections + a.networks + a.teams + 2 * a.clusters
+        r.line("memory.api.kib_per_object", end.get("VmRSS", 0) / objects, "KiB (RSS after the measurements / objects)")
         self.summarise(end)
 
     def read_apiserver_url(self) -> str:
@@ -626,6 +629,11 @@ class Bench:
                 verdicts.append(ok)
                 r.line(f"target.rps.{api_key}", "ok" if ok else "MISSED",
                        f"({row['rps']:.0f} req/s on one core at {a.concurrency} connections; target {a.target_rps})")
+        per_object = r.data["memory.api.kib_per_object"]
+        ok = per_object <= a.target_kib_per_object
+        verdicts.append(ok)
+        r.line("target.api_kib_per_object", "ok" if ok else "MISSED",
+               f"({per_object:.1f} KiB of API RSS per object served; target {a.target_kib_per_object:g})")
         r.line("target.all", "ok" if verdicts and all(verdicts) else "MISSED")
 
     def stop(self) -> None:
@@ -653,6 +661,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each run")
     p.add_argument("--load-threads", type=int, default=12, help="threads creating the objects")
     p.add_argument("--target-rps", type=float, default=2000.0, help="requests/s the API should reach on one core")
+    p.add_argument("--target-kib-per-object", type=float, default=15.0,
+                   help="KiB of API RSS (after the measurements) per object served, at most")
     p.add_argument("--no-pin", dest="pin", action="store_false",
                    help="do not pin the servers and the load generator to CPUs")
     p.add_argument("--server-cpu", type=int, default=0, help="CPU of the API, kube-apiserver and etcd")

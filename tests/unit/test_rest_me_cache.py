@@ -3,6 +3,8 @@ follows records that come, go, change their Teams or their name; pages join the 
 
 from __future__ import annotations
 
+import json
+
 from fleetyard.models import kinds
 from fleetyard.rest import store, views
 
@@ -39,7 +41,7 @@ def test_records_follow_changes_and_sort_like_sorting_them() -> None:
     for descending in (False, True):
         got = s.records_for(alice, descending)
         assert names(got) == names(sorted(list(s.records_for(alice)), key=lambda r: (
-            str(r.public.get("name", "")).lower(), r.public.get("id", "")), reverse=descending))
+            json.loads(r.json)["name"].lower(), json.loads(r.json)["id"]), reverse=descending))
 
     s.apply_event(kinds.CLUSTER, "MODIFIED", record("c", "CCCCCCCCCC", ["red", "blue"], "Mid"))  # joins blue
     assert names(s.records_for(alice)) == ["b", "c", "d", "a"]  # Mid ties break on id

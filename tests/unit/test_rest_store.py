@@ -4,6 +4,7 @@ first, Team membership finds exactly the right records, and writes can wait for 
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fleetyard.models import kinds
 from fleetyard.rest import store
@@ -41,6 +42,25 @@ def test_a_cluster_seen_before_its_connection_gets_the_connection_id_later() -> 
     s.apply_event(kinds.CONNECTION, "ADDED", connection("prod", "CONNECTION", 6))
     entry = s.get(kinds.PROVISIONED_CLUSTER, "acme", "a")
     assert entry.public["connectionId"] == "CONNECTION" and b'"connectionId":"CONNECTION"' in entry.ref_json
+
+
+def test_an_entry_unpacks_to_its_body_less_the_bookkeeping_and_a_list_is_let_go() -> None:
+    s = store.Store()
+    body = cluster("a", "AAAAAAAAAA", 1)
+    body["status"] = {"status": "active", "health": {"status": "healthy", "totalNodes": 2}}
+    wanted = json.loads(json.dumps(body))
+    body["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    body["metadata"]["annotations"] = {store.LAST_APPLIED: json.dumps(wanted), kinds.CREATED_BY_ANNOTATION: "alice"}
+    wanted["metadata"]["annotations"] = {kinds.CREATED_BY_ANNOTATION: "alice"}
+    items = [body]
+    s.replace(kinds.PROVISIONED_CLUSTER, items, "1")
+    assert items == []  # the informer's list no longer holds the bodies
+    entry = s.get(kinds.PROVISIONED_CLUSTER, "acme", "a")
+    assert entry is not None and entry.obj == wanted and entry.status == wanted["status"]
+    assert (entry.spec, entry.uid, entry.created) == (wanted["spec"], "uid-acme-a", "2026-11-27T10:00:00Z")
+    assert entry.public == {"status": "active", "connectionId": None, "networkId": None}
+    s.apply_event(kinds.PROVISIONED_CLUSTER, "MODIFIED", json.loads(json.dumps(wanted)))
+    assert s.get(kinds.PROVISIONED_CLUSTER, "acme", "a").obj == wanted
 
 
 def test_pages_per_namespace_and_connection_follow_events() -> None:

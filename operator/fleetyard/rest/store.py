@@ -1,5 +1,7 @@
 """The REST API's read model: every fleetyard object in memory, fed by watches, with the indexes the
-endpoints need and each entity's seed JSON encoded once per change.
+endpoints need and each entity's seed JSON encoded once per change. Bodies are kept packed (JSON,
+zlib) beside the few fields the indexes and routers read, and unpacked only by the rare requests
+that need a whole body (`Entry`).
 
 `Store.apply_*` take the informers' callbacks (`fleetyard.kube.informer`); everything else is
 plain lookups, so a read request never waits on the apiserver. Indexes: by seed id per kind and
@@ -17,13 +19,15 @@ import asyncio
 import bisect
 import dataclasses
 import json
+import sys
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from fleetyard.day2 import teams as team_rules
 from fleetyard.models import ids, kinds
-from fleetyard.rest import shapes
+from fleetyard.rest import heap, shapes
 
 Key = tuple[str, str]  # (namespace, name)
 SortKey = tuple[str, str]  # (createdAt, id)
@@ -32,44 +36,69 @@ VISIBLE_CACHE_SIZE = 1024  # distinct sets of Team memberships whose /me records
 RELATED = ((kinds.CONNECTION, "connectionId"), (kinds.NETWORK, "networkId"), (kinds.PROVISIONED_CLUSTER,
                                                                                "externalClusterId"))
 RELATED_KINDS = tuple(kind for kind, _ in RELATED)
+# the public fields the routers read from `Entry.public`
+PUBLIC_READ = ("status", *(field for _, field in RELATED))
+# what the store drops from a body: server-side apply's bookkeeping and kubectl's copy of the last
+# manifest it applied; nothing here reads them, and either can be as large as the rest of the body
+MANAGED_FIELDS = "managedFields"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def encode(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Entry:
-    """One cached object: the raw body (less `metadata.managedFields`), its seed id, and its public JSON
-    (encoded).
+    """One cached object: its body (packed), what the indexes and routers read of it, and its public
+    JSON (encoded).
 
-    `namespace`, `name`, `spec` and `status` are read from the body once (an Entry is replaced, never
-    changed, when its object changes); `refs` holds the names of what a response includes beside it
-    (a ProvisionedCluster's Connection and current Operation) and `sort_key` a Cluster record's /me
-    order, both set when the entry is encoded."""
+    Pages are joined from `json` and `ref_json`; the body is unpacked only where a request needs
+    more than `spec` (`obj`, `status`: writes, health, kubeconfig, metrics). `public` keeps the public
+    fields the routers read (status and the ids a record names). An Entry is replaced, never changed,
+    when its object changes, except for what `Store._encode` sets: `refs` (the names of what a
+    response includes beside it: a ProvisionedCluster's Connection and current Operation) and
+    `sort_key` (a Cluster record's /me order)."""
 
-    obj: dict[str, Any]
+    packed: bytes  # the body less what `_stripped` drops, JSON-encoded and zlib-compressed
     id: str | None
+    namespace: str
+    name: str
+    uid: str
+    created: str  # metadata.creationTimestamp
+    labels: dict[str, str]
+    spec: dict[str, Any]
     public: dict[str, Any] = dataclasses.field(default_factory=dict)
     json: bytes = b"{}"
     ref_json: bytes = b"{}"
-    namespace: str = dataclasses.field(init=False)
-    name: str = dataclasses.field(init=False)
-    spec: dict[str, Any] = dataclasses.field(init=False)
-    status: dict[str, Any] = dataclasses.field(init=False)
-    refs: tuple[str | None, str | None] = dataclasses.field(init=False, default=(None, None))
-    sort_key: tuple[str, str] = dataclasses.field(init=False, default=("", ""))
+    refs: tuple[str | None, str | None] = (None, None)
+    sort_key: tuple[str, str] = ("", "")
     # a Cluster record's Connection, Network and ProvisionedCluster keys, by `Store.related` (with the
     # `Store.ids_version` they were resolved at)
-    related: tuple[int, tuple[Key | None, Key | None, Key | None]] = dataclasses.field(
-        init=False, default=(-1, (None, None, None)))
+    related: tuple[int, tuple[Key | None, Key | None, Key | None]] = (-1, (None, None, None))
 
-    def __post_init__(self) -> None:
-        meta = self.obj["metadata"]
-        self.namespace = str(meta["namespace"])
-        self.name = str(meta["name"])
-        self.spec = self.obj.get("spec") or {}
-        self.status = self.obj.get("status") or {}
+    @classmethod
+    def of(cls, obj: dict[str, Any], encoded: bytes) -> Entry:
+        """The entry of `obj` (already `_stripped`), given its encoding."""
+        meta = obj["metadata"]
+        return cls(zlib.compress(encoded, 1), ids.of(obj), sys.intern(str(meta["namespace"])), str(meta["name"]),
+                   str(meta.get("uid") or ""), str(meta.get("creationTimestamp") or ""),
+                   _shared_keys(meta.get("labels") or {}), _shared_keys(obj.get("spec") or {}))
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        """The body, unpacked anew on each call."""
+        return json.loads(zlib.decompress(self.packed))  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """The body's status, unpacked anew on each call."""
+        return self.obj.get("status") or {}
+
+    def outline(self) -> dict[str, Any]:
+        """The body as far as the Team rules read it (`fleetyard.day2.teams`: namespace, name, spec),
+        without unpacking it."""
+        return {"metadata": {"namespace": self.namespace, "name": self.name}, "spec": self.spec}
 
 
 class SortedIndex:
@@ -127,12 +156,20 @@ class Store:
     # --- feeding ------------------------------------------------------------------------------------
 
     def replace(self, kind: kinds.Kind, items: list[dict[str, Any]], version: str) -> None:
-        """A fresh list of `kind`: drop what is gone, apply the rest."""
+        """A fresh list of `kind`: drop what is gone, apply the rest.
+
+        Empties `items` (the informer would hold on to it until its next list). Every body is encoded
+        and the decoded list freed before the first entry is made, from its body decoded anew: made
+        among the list's remains, the entries would keep most of the list's memory in use."""
         present = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in items}
         for key in [k for k in self.entries[kind.kind] if k not in present]:
             self._delete(kind, key)
-        for obj in items:
-            self._upsert(kind, obj)
+        encodings = [encode(_stripped(obj)) for obj in items]
+        items.clear()
+        for encoded in encodings:
+            self._upsert(kind, json.loads(encoded), encoded)
+        del encodings  # before the trim, which can then return their memory too
+        heap.trim()
         self.observe_version(kind, version)
 
     def apply_event(self, kind: kinds.Kind, event_type: str, obj: dict[str, Any]) -> None:
@@ -197,7 +234,8 @@ class Store:
         candidates = set(self.teams_by_member.get(username, ()))
         for group in groups:
             candidates |= self.teams_by_group.get(group, set())
-        bodies = [self.entries[kinds.TEAM.kind][k].obj for k in candidates if k in self.entries[kinds.TEAM.kind]]
+        teams = self.entries[kinds.TEAM.kind]
+        bodies = [teams[k].outline() for k in candidates if k in teams]
         return team_rules.teams_of(username, groups, bodies)
 
     def team_names(self, namespace: str) -> list[str]:
@@ -217,7 +255,8 @@ class Store:
         cached = self._visible.get(cache_key)
         if cached is None:
             names = {(ns, name) for ns, team in memberships for name in self.records_by_team.get((ns, team), ())}
-            found = [records[k] for k in names if k in records and team_rules.may_see(records[k].obj, memberships)]
+            found = [records[k] for k in names
+                     if k in records and team_rules.may_see(records[k].outline(), memberships)]
             found.sort(key=_by_sort_key)
             distinct = all(a.sort_key != b.sort_key for a, b in zip(found, found[1:]))
             cached = ([(e.namespace, e.name) for e in found], distinct)
@@ -248,9 +287,9 @@ class Store:
 
     def operations_of(self, target: Entry) -> list[Entry]:
         """The target's Operations, oldest first."""
-        names = self.operations_by_target.get((target.namespace, target.obj["metadata"].get("uid", "")), ())
+        names = self.operations_by_target.get((target.namespace, target.uid), ())
         found = [e for e in (self.get(kinds.OPERATION, target.namespace, n) for n in names) if e is not None]
-        return sorted(found, key=lambda e: (e.obj["metadata"].get("creationTimestamp") or "", e.name))
+        return sorted(found, key=lambda e: (e.created, e.name))
 
     def latest_operation(self, target: Entry, operation: str, excluding: Iterable[str] = ()) -> Entry | None:
         """The target's newest `operation` Operation (other than those named in `excluding`)."""
@@ -260,12 +299,13 @@ class Store:
 
     # --- maintenance --------------------------------------------------------------------------------
 
-    def _upsert(self, kind: kinds.Kind, obj: dict[str, Any]) -> None:
-        # server-side apply's bookkeeping: nothing here reads it, and it is a third of a typical body
-        obj["metadata"].pop("managedFields", None)
+    def _upsert(self, kind: kinds.Kind, obj: dict[str, Any], encoded: bytes | None = None) -> None:
+        """Cache `obj` (`encoded`: `obj`, already `_stripped`, encoded, when the caller has it)."""
+        if encoded is None:
+            encoded = encode(_stripped(obj))
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         old = self.entries[kind.kind].get(key)
-        entry = Entry(obj, ids.of(obj))
+        entry = Entry.of(obj, encoded)
         if old is not None and old.id and old.id != entry.id:
             self.by_id[kind.kind].pop((key[0], old.id), None)
         if entry.id:
@@ -281,18 +321,18 @@ class Store:
             self._index_team(entry, old)
         elif kind is kinds.OPERATION:
             self._index_operation(entry)
-        self._encode(kind, entry)
+        self._encode(kind, entry, obj)
         if kind is kinds.CLUSTER and (old is None or old.sort_key != entry.sort_key or _teams(old) != _teams(entry)):
             self.records_version += 1
         if kind in (kinds.CONNECTION, kinds.NETWORK) and (old is None or old.id != entry.id):
             for name in list(self.dependents.get((key[0], kind.kind, key[1]), ())):
                 dependent = self.get(kinds.PROVISIONED_CLUSTER, key[0], name)
                 if dependent is not None:
-                    self._encode(kinds.PROVISIONED_CLUSTER, dependent)
+                    self._encode(kinds.PROVISIONED_CLUSTER, dependent, dependent.obj)
             if kind is kinds.CONNECTION:
                 for network in self.entries[kinds.NETWORK.kind].values():
                     if network.namespace == key[0] and (network.spec.get("connectionRef") or {}).get("name") == key[1]:
-                        self._encode(kinds.NETWORK, network)
+                        self._encode(kinds.NETWORK, network, network.obj)
 
     def _delete(self, kind: kinds.Kind, key: Key) -> None:
         old = self.entries[kind.kind].pop(key, None)
@@ -324,7 +364,7 @@ class Store:
                     self.dependents[(old.namespace, kind.kind, ref)].discard(old.name)
         if new is None:
             return
-        sort_key = (str(new.obj["metadata"].get("creationTimestamp") or ""), new.id or new.name)
+        sort_key = (new.created, new.id or new.name)
         connection = (new.spec.get("connectionRef") or {}).get("name") or ""
         self._sort_keys[(new.namespace, new.name)] = (sort_key, connection)
         self.clusters_sorted[new.namespace].add(sort_key, new.name)
@@ -360,28 +400,46 @@ class Store:
                     else:
                         index[who].discard(key)
 
-    def _encode(self, kind: kinds.Kind, entry: Entry) -> None:
+    def _encode(self, kind: kinds.Kind, entry: Entry, body: dict[str, Any]) -> None:
+        """Set the entry's public JSON (and what goes with it) from its body."""
         if kind is kinds.PROVISIONED_CLUSTER:
-            connection = ids.of(_body(self.ref(entry, "connectionRef", kinds.CONNECTION)))
-            network = ids.of(_body(self.ref(entry, "networkRef", kinds.NETWORK)))
-            entry.public = shapes.external_cluster(entry.obj, connection, network)
-            entry.ref_json = encode({"id": entry.public["id"], "connectionId": connection})
+            connection = _id(self.ref(entry, "connectionRef", kinds.CONNECTION))
+            public = shapes.external_cluster(body, connection, _id(self.ref(entry, "networkRef", kinds.NETWORK)))
+            entry.ref_json = encode({"id": public["id"], "connectionId": connection})
             entry.refs = ((entry.spec.get("connectionRef") or {}).get("name"),
-                          (entry.status.get("operationRef") or {}).get("name"))
+                          ((body.get("status") or {}).get("operationRef") or {}).get("name"))
         elif kind is kinds.CLUSTER:
-            entry.public = shapes.cluster(entry.obj)
-            entry.ref_json = encode({k: entry.public.get(k) for k in ("id", "externalClusterId", "connectionId")})
-            entry.sort_key = (str(entry.public.get("name", "")).lower(), entry.public.get("id", ""))
+            public = shapes.cluster(body)
+            entry.ref_json = encode({k: public.get(k) for k in ("id", "externalClusterId", "connectionId")})
+            entry.sort_key = (str(public.get("name", "")).lower(), public.get("id", ""))
         elif kind is kinds.CONNECTION:
-            entry.public = shapes.connection(entry.obj)
+            public = shapes.connection(body)
         elif kind is kinds.NETWORK:
-            entry.public = shapes.network(entry.obj, ids.of(_body(self.ref(entry, "connectionRef",
-                                                                                      kinds.CONNECTION))))
+            public = shapes.network(body, _id(self.ref(entry, "connectionRef", kinds.CONNECTION)))
         elif kind is kinds.OPERATION:
-            entry.public = shapes.operation(entry.obj)
+            public = shapes.operation(body)
         else:
             return
-        entry.json = encode(entry.public)
+        entry.json = encode(public)
+        entry.public = {k: public[k] for k in PUBLIC_READ if k in public}
+
+
+def _stripped(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` less what the store drops (`MANAGED_FIELDS`, `LAST_APPLIED`), changed in place."""
+    meta = obj["metadata"]
+    meta.pop(MANAGED_FIELDS, None)
+    if LAST_APPLIED in (meta.get("annotations") or {}):
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != LAST_APPLIED}
+    return obj
+
+
+def _shared_keys(value: Any) -> Any:
+    """`value` with its dict keys interned: every body has the same few, decoded each on its own."""
+    if isinstance(value, dict):
+        return {sys.intern(k): _shared_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shared_keys(v) for v in value]
+    return value
 
 
 def _teams(entry: Entry) -> list[str]:
@@ -393,8 +451,8 @@ def _by_sort_key(entry: Entry) -> tuple[str, str]:
 
 
 def _target_uid(entry: Entry) -> str:
-    return (entry.obj["metadata"].get("labels") or {}).get(kinds.TARGET_UID_LABEL, "")
+    return entry.labels.get(kinds.TARGET_UID_LABEL, "")
 
 
-def _body(entry: Entry | None) -> dict[str, Any] | None:
-    return entry.obj if entry is not None else None
+def _id(entry: Entry | None) -> str | None:
+    return entry.id if entry is not None else None

@@ -93,9 +93,8 @@ class Writer:
         return started()
 
     async def delete_cluster(self, who: impersonation.Identity, cluster: store.Entry) -> None:
-        uid = cluster.obj["metadata"]["uid"]
         await self._send(who, "DELETE", self._path(cluster),
-                         {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}})
+                         {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": cluster.uid}})
 
     async def _entry(self, kind: kinds.Kind, written: dict[str, Any]) -> store.Entry:
         await self._caught_up(kind, written)

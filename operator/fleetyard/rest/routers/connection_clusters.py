@@ -119,7 +119,7 @@ async def get_cluster_health(cluster: deps.ConnectionCluster) -> dict[str, Any]:
 async def get_cluster_kubeconfig(ctx: deps.OrgContext, cluster: deps.ConnectionCluster) -> dict[str, Any]:
     # a member of a Team the cluster names gets it, and so does whoever RBAC lets `get` it; it carries
     # no credential either way: the person's own AWS identity and access entry decide on the cluster
-    if not team_rules.may_see(cluster.obj, ctx.cache.teams_of(ctx.caller.username, ctx.caller.groups)):
+    if not team_rules.may_see(cluster.outline(), ctx.cache.teams_of(ctx.caller.username, ctx.caller.groups)):
         await ctx.svc.authorizer.require(ctx.caller, "get", "provisionedclusters/kubeconfig", ctx.org, cluster.name)
     obj, conn = _typed(ctx, cluster)
     return await customer_calls.run(ctx.svc.api, access.kubeconfig, obj, conn)
