@@ -44,7 +44,7 @@ def test_a_cluster_seen_before_its_connection_gets_the_connection_id_later() -> 
     assert entry.public["connectionId"] == "CONNECTION" and b'"connectionId":"CONNECTION"' in entry.ref_json
 
 
-def test_an_entry_unpacks_to_its_body_less_the_bookkeeping_and_a_list_is_let_go() -> None:
+def test_an_entry_unpacks_to_its_body_less_the_bookkeeping() -> None:
     s = store.Store()
     body = cluster("a", "AAAAAAAAAA", 1)
     body["status"] = {"status": "active", "health": {"status": "healthy", "totalNodes": 2}}
@@ -52,9 +52,7 @@ def test_an_entry_unpacks_to_its_body_less_the_bookkeeping_and_a_list_is_let_go(
     body["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
     body["metadata"]["annotations"] = {store.LAST_APPLIED: json.dumps(wanted), kinds.CREATED_BY_ANNOTATION: "alice"}
     wanted["metadata"]["annotations"] = {kinds.CREATED_BY_ANNOTATION: "alice"}
-    items = [body]
-    s.replace(kinds.PROVISIONED_CLUSTER, items, "1")
-    assert items == []  # the informer's list no longer holds the bodies
+    s.replace(kinds.PROVISIONED_CLUSTER, [store.listed(body)], "1")  # as the informer hands it over
     entry = s.get(kinds.PROVISIONED_CLUSTER, "acme", "a")
     assert entry is not None and entry.obj == wanted and entry.status == wanted["status"]
     assert (entry.spec, entry.uid, entry.created) == (wanted["spec"], "uid-acme-a", "2026-11-27T10:00:00Z")

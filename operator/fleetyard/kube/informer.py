@@ -29,23 +29,27 @@ class Informer:
     """Keeps `on_replace(all objects)` / `on_event(type, object)` fed for one kind."""
 
     def __init__(self, api: aclient.ApiClient, kind: kinds.Kind,
-                 on_replace: Callable[[list[dict[str, Any]], str], None],
+                 on_replace: Callable[[list[Any], str], None],
                  on_event: Callable[[str, dict[str, Any]], None],
-                 on_version: Callable[[str], None] = lambda _: None) -> None:
+                 on_version: Callable[[str], None] = lambda _: None,
+                 transform: Callable[[dict[str, Any]], Any] = lambda obj: obj) -> None:
+        """`transform` is applied to each listed object as its page arrives (controller-runtime's
+        TransformFunc): `on_replace` gets what it returns, and a large list is never held decoded."""
         self.kind = kind
+        self._transform = transform
         self._custom = aclient.CustomObjectsApi(api)
         self._on_replace = on_replace
         self._on_event = on_event
         self._on_version = on_version
         self.synced = asyncio.Event()
 
-    async def _list(self) -> tuple[list[dict[str, Any]], str]:
-        items: list[dict[str, Any]] = []
+    async def _list(self) -> tuple[list[Any], str]:
+        items: list[Any] = []
         token: str | None = None
         while True:
             page = await self._custom.list_cluster_custom_object(
                 kinds.GROUP, kinds.VERSION, self.kind.plural, limit=LIST_PAGE, _continue=token or None)
-            items.extend(page.get("items") or [])
+            items.extend(self._transform(obj) for obj in page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items, str(page["metadata"]["resourceVersion"])
@@ -71,6 +75,7 @@ class Informer:
             try:
                 items, version = await self._list()
                 self._on_replace(items, version)
+                del items  # not held for as long as the watch runs
                 self.synced.set()
                 failures = 0
                 while True:

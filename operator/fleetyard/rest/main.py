@@ -32,7 +32,7 @@ def create_app(settings: settings_mod.Settings) -> fastapi.FastAPI:
         api = await async_client.api_client()
         cache = store.Store()
         watchers = [informer.Informer(api, kind, _replace(cache, kind), _event(cache, kind),
-                                      _version(cache, kind)) for kind in kinds.ALL]
+                                      _version(cache, kind), transform=store.listed) for kind in kinds.ALL]
         tasks = [asyncio.create_task(w.run(), name=f"informer-{w.kind.plural}") for w in watchers]
         app.state.informers = watchers
         app.state.services = deps.Services(

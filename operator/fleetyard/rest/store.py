@@ -23,7 +23,7 @@ import sys
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from fleetyard.day2 import teams as team_rules
 from fleetyard.models import ids, kinds
@@ -42,6 +42,20 @@ PUBLIC_READ = ("status", *(field for _, field in RELATED))
 # manifest it applied; nothing here reads them, and either can be as large as the rest of the body
 MANAGED_FIELDS = "managedFields"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+class Listed(NamedTuple):
+    """A listed object as the informer hands it over (`listed`, its transform): its key and its
+    stripped body encoded, so a list of thousands is never held decoded."""
+
+    namespace: str
+    name: str
+    encoded: bytes
+
+
+def listed(obj: dict[str, Any]) -> Listed:
+    meta = obj["metadata"]
+    return Listed(str(meta["namespace"]), str(meta["name"]), encode(_stripped(obj)))
 
 
 def encode(value: Any) -> bytes:
@@ -155,20 +169,19 @@ class Store:
 
     # --- feeding ------------------------------------------------------------------------------------
 
-    def replace(self, kind: kinds.Kind, items: list[dict[str, Any]], version: str) -> None:
-        """A fresh list of `kind`: drop what is gone, apply the rest.
+    def replace(self, kind: kinds.Kind, items: Iterable[Listed | dict[str, Any]], version: str) -> None:
+        """A fresh list of `kind` (`Listed` objects, or bodies): drop what is gone, apply the rest.
 
-        Empties `items` (the informer would hold on to it until its next list). Every body is encoded
-        and the decoded list freed before the first entry is made, from its body decoded anew: made
-        among the list's remains, the entries would keep most of the list's memory in use."""
-        present = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in items}
+        Each entry is made from its body decoded anew, one at a time: made among a whole decoded
+        list, the entries would keep most of the list's memory in use. Then glibc's free heap goes
+        back to the system."""
+        packed = [item if isinstance(item, Listed) else listed(item) for item in items]
+        present = {(item.namespace, item.name) for item in packed}
         for key in [k for k in self.entries[kind.kind] if k not in present]:
             self._delete(kind, key)
-        encodings = [encode(_stripped(obj)) for obj in items]
-        items.clear()
-        for encoded in encodings:
-            self._upsert(kind, json.loads(encoded), encoded)
-        del encodings  # before the trim, which can then return their memory too
+        for item in packed:
+            self._upsert(kind, json.loads(item.encoded), item.encoded)
+        del packed  # before the trim, which can then return their memory too
         heap.trim()
         self.observe_version(kind, version)
 
