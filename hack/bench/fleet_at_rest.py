@@ -19,7 +19,12 @@ external id) and one active Network (a real Pulumi run) per namespace, then:
    admission webhook latency histogram (delta, p99 per webhook); failed creates;
 5. restarts the operator over the existing objects: time until fleetyard_reconciles_total covers
    every Network and ProvisionedCluster, Operations created meanwhile (must be 0), writes done;
-6. stops everything.
+6. with --in-flight K (the operator then runs with FLEETYARD_MAX_OPERATIONS=K and
+   FLEETYARD_MAX_OPERATIONS_PER_CONNECTION=ceil(K / namespaces)): K ProvisionedClusters with
+   desiredState Provisioned, until their K provision Operations are running; while they run, a
+   second burst of --burst Pending ProvisionedClusters timed like the first (the target: its first
+   status p99 at most 2x the first burst's); the runs are not waited for;
+7. stops everything (the operator first, then whatever is left of its worker processes).
 
 Output: `name: value unit` lines, then one JSON line. Run
 `.venv/bin/python hack/bench/fleet_at_rest.py --help`; see hack/bench/README.md.
@@ -40,6 +45,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterable
@@ -53,7 +59,7 @@ from benchlib import (BenchError, Deadline, MemorySampler, Report, Samples, cpu_
                       Watcher)
 from fleetyard.devenv import chart, customer_account, environment
 from fleetyard.kube import apply as kube_apply
-from fleetyard.models import kinds
+from fleetyard.models import kinds, operation as operation_model
 
 NAMESPACE_PREFIX = "fy-rest"
 MERGE = "application/merge-patch+json"
@@ -271,7 +277,9 @@ class Bench:
         self.state_dir = state_dir
         self.report = Report()
         self.env: environment.Environment | None = None
-        self.deadline = Deadline(args.timeout or (1800 + 2 * (args.clusters + args.burst) + args.rest_window))
+        inflight_time = 600 + 2 * args.burst + 30 * args.in_flight if args.in_flight else 0
+        self.deadline = Deadline(args.timeout or (1800 + 2 * (args.clusters + args.burst) + args.rest_window +
+                                                  inflight_time))
         self.book = Book()
         self.watch: Watch | None = None
         self.sampler: MemorySampler | None = None
@@ -283,6 +291,9 @@ class Bench:
 
     def operator_env(self) -> dict[str, str]:
         env = {"FLEETYARD_HEALTH_INTERVAL": str(self.args.health_interval), "FLEETYARD_LOG_FORMAT": "json"}
+        if self.args.in_flight > 0:  # the inflight phase's K runs at once (the set-up's Networks get them too)
+            env["FLEETYARD_MAX_OPERATIONS"] = str(self.args.in_flight)
+            env["FLEETYARD_MAX_OPERATIONS_PER_CONNECTION"] = str(math.ceil(self.args.in_flight / self.args.namespaces))
         env.update(operator_env_overrides(self.args.operator_env))
         return env
 
@@ -398,6 +409,8 @@ class Bench:
         r.line("settings.namespaces", a.namespaces)
         r.line("settings.rest_window", a.rest_window, "s")
         r.line("settings.burst", a.burst)
+        r.line("settings.in_flight", a.in_flight,
+               "(Pulumi runs in flight during the second burst; 0: no inflight phase)")
         r.line("settings.threads", a.threads)
         r.line("settings.health_interval", a.health_interval,
                "s (FLEETYARD_HEALTH_INTERVAL: health checks are kept out of the at-rest figures)")
@@ -433,9 +446,13 @@ class Bench:
         self.populate()
         self.settle("populate")
         self.rest()
-        self.burst()
+        first = self.burst()
+        self.burst_first_status, self.burst_webhooks, self.burst_keys = first["first_status"], first["webhooks"], \
+            first["keys"]
         self.patches()
         self.restart()
+        if a.in_flight > 0:
+            self.inflight()
         report_operator_log(r, self.state_dir / "operator.log")
         self.report_audit()
         self.report_summary()
@@ -529,17 +546,17 @@ class Bench:
             self.deadline.check(f"waiting for the {kind.kind}s to be {phase} ({done}/{len(self.namespaces)})")
             time.sleep(2)
 
-    def cluster_body(self, namespace: str, name: str) -> dict[str, Any]:
+    def cluster_body(self, namespace: str, name: str, desired_state: str = "Pending") -> dict[str, Any]:
         return {"apiVersion": kinds.API_VERSION, "kind": "ProvisionedCluster",
                 "metadata": {"name": name, "namespace": namespace},
                 "spec": {"connectionRef": {"name": "conn"}, "networkRef": {"name": "net"},
-                         "displayName": f"Rest {name}", "region": "us-east-1", "desiredState": "Pending",
+                         "displayName": f"Rest {name}", "region": "us-east-1", "desiredState": desired_state,
                          "config": {"kubernetesVersion": "1.34", "publicAccessCidrs": ["203.0.113.0/24"],
                                     "systemNodeGroup": {"name": "system", "instanceTypes": ["m7g.large"],
                                                         "minSize": 1, "maxSize": 3, "desiredSize": 2,
                                                         "diskSizeGb": 50}}}}
 
-    def create_many(self, keys: list[tuple[str, str]]) -> tuple[float, float]:
+    def create_many(self, keys: list[tuple[str, str]], desired_state: str = "Pending") -> tuple[float, float]:
         """Creates the ProvisionedClusters with --threads clients; (first start, last end) epochs."""
         custom = kubernetes.client.CustomObjectsApi(self.pooled())
         book = self.book
@@ -549,7 +566,7 @@ class Bench:
             book.created[key] = time.time()
             try:
                 self.call(custom.create_namespaced_custom_object, kinds.GROUP, kinds.VERSION, ns,
-                          kinds.PROVISIONED_CLUSTER.plural, self.cluster_body(ns, name))
+                          kinds.PROVISIONED_CLUSTER.plural, self.cluster_body(ns, name, desired_state))
                 book.create_done[key] = time.time()
             except kubernetes.client.ApiException as exc:
                 book.create_failed[key] = f"{exc.status} {exc.reason}: {(exc.body or '')[:200]}"
@@ -686,48 +703,51 @@ class Bench:
                              f"{len(json.dumps(body)) / 1024:.1f} KiB JSON, {len(text) / 1024:.1f} KiB without "
                              f"managedFields, {per_copy / 1024:.1f} KiB as a Python dict")
 
-    def burst(self) -> None:
+    def burst(self, phase: str = "burst", prefix: str = "burst") -> dict[str, Any]:
+        """--burst new Pending ProvisionedClusters named `<prefix>-NNNN`: create -> first status.status,
+        CPU, requests, admission webhooks, as `<phase>.*` (and `cpu.<phase>.*`). Returns the first
+        status summary, the webhooks' p99s, the keys that got a status and the last first status (epoch)."""
         a, r = self.args, self.report
-        keys = [(self.namespaces[i % a.namespaces], f"burst-{i:04d}") for i in range(a.burst)]
-        self.set_phase("burst")
-        log(f"burst: {a.burst} new Pending ProvisionedClusters, {a.threads} threads")
+        keys = [(self.namespaces[i % a.namespaces], f"{prefix}-{i:04d}") for i in range(a.burst)]
+        self.set_phase(phase)
+        log(f"{phase}: {a.burst} new Pending ProvisionedClusters, {a.threads} threads")
         met0 = self.operator_metrics()
         s0 = self.scrape()
         cpu0 = self.cpu()
-        spies = self.start_py_spy("burst")
+        spies = self.start_py_spy(phase) if phase == "burst" else []  # profile.* names: the first burst only
         t0, t1 = self.create_many(keys)
-        t2 = self.wait_first_phase(keys, "burst")
+        t2 = self.wait_first_phase(keys, phase)
         cpu1 = self.cpu()
         s1 = self.scrape()
         self.stop_py_spy(spies)
         met1 = self.operator_metrics()
-        self.windows["burst"] = (t0, t2)
+        self.windows[phase] = (t0, t2)
         if met0 is not None and met1 is not None:
             rec = lambda s: sum(v for name, labels, v in s  # noqa: E731
                                 if name == "fleetyard_reconciles_total" and labels.get("kind") == "ProvisionedCluster")
-            r.line("burst.reconciles", int(rec(met1) - rec(met0)),
+            r.line(f"{phase}.reconciles", int(rec(met1) - rec(met0)),
                    f"(ProvisionedCluster reconciles until the last first status, for {a.burst} new ones)")
         b = self.book
         failed = [k for k in keys if k in b.create_failed]
-        r.line("burst.create_failed", len(failed))
+        r.line(f"{phase}.create_failed", len(failed))
         if failed:
-            r.data["burst.create_failures"] = collections.Counter(b.create_failed[k] for k in failed).most_common(5)
-            print("burst.create_failures: " + "; ".join(f"{n}x {m}" for m, n in r.data["burst.create_failures"]))
+            r.data[f"{phase}.create_failures"] = collections.Counter(b.create_failed[k] for k in failed).most_common(5)
+            print(f"{phase}.create_failures: " + "; ".join(f"{n}x {m}" for m, n in r.data[f"{phase}.create_failures"]))
         ok = [k for k in keys if k in b.create_done and k in b.first_phase]
-        r.line("burst.create_wall_time", t1 - t0, "s")
-        r.line("burst.all_have_status_after_first_create", t2 - t0, "s")
+        r.line(f"{phase}.create_wall_time", t1 - t0, "s")
+        r.line(f"{phase}.all_have_status_after_first_create", t2 - t0, "s")
         keys_ = ("min", "median", "p90", "p99", "max")
-        r.stats("burst.create_call", [b.create_done[k] - b.created[k] for k in ok], keys=keys_)
-        r.stats("burst.create_to_first_status", [b.first_phase[k][0] - b.created[k] for k in ok], keys=keys_)
-        r.stats("burst.created_to_first_status", [b.first_phase[k][0] - b.create_done[k] for k in ok], keys=keys_)
-        r.stats("burst.create_to_any_status", [b.first_status[k] - b.created[k] for k in ok if k in b.first_status],
+        r.stats(f"{phase}.create_call", [b.create_done[k] - b.created[k] for k in ok], keys=keys_)
+        r.stats(f"{phase}.create_to_first_status", [b.first_phase[k][0] - b.created[k] for k in ok], keys=keys_)
+        r.stats(f"{phase}.created_to_first_status", [b.first_phase[k][0] - b.create_done[k] for k in ok], keys=keys_)
+        r.stats(f"{phase}.create_to_any_status", [b.first_status[k] - b.created[k] for k in ok if k in b.first_status],
                 keys=keys_)
-        self.burst_first_status = summary([b.first_phase[k][0] - b.created[k] for k in ok])
-        self.report_cpu("burst", cpu0, cpu1)
-        self.report_requests("burst", request_counts(s0), request_counts(s1), t2 - t0)
-        self.burst_webhooks = self.report_admission("burst", s0, s1)
-        self.report_server_latency("burst", s0, s1)
-        self.burst_keys = ok
+        first_status = summary([b.first_phase[k][0] - b.created[k] for k in ok])
+        self.report_cpu(phase, cpu0, cpu1)
+        self.report_requests(phase, request_counts(s0), request_counts(s1), t2 - t0)
+        webhooks = self.report_admission(phase, s0, s1)
+        self.report_server_latency(phase, s0, s1)
+        return {"first_status": first_status, "webhooks": webhooks, "keys": ok, "last_first_status": t2}
 
     def patches(self) -> None:
         """The bare PATCH next to the first status: the benchmark patches each burst object itself, with
@@ -849,6 +869,101 @@ class Bench:
         self.report_requests("restart", request_counts(s0), request_counts(s1), t3 - t0)
         self.restart_rss = self.rss_line("memory.after_restart.operator_rss")
         self.report_memory(self.sampler, ["restart"])
+
+    def inflight_runs(self, names: set[str]) -> dict[str, list[dict[str, Any]]]:
+        """The provision Operations of the inflight clusters (one LIST of all Operations), by cluster name."""
+        listing = self.call(self.custom.list_cluster_custom_object, kinds.GROUP, kinds.VERSION,
+                            kinds.OPERATION.plural)
+        out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+        for op in listing["items"]:
+            spec = op.get("spec") or {}
+            ref = spec.get("resourceRef") or {}
+            if spec.get("operation") == "provision" and ref.get("kind") == "ProvisionedCluster" and \
+                    ref.get("name") in names and op["metadata"]["namespace"] in self.namespaces:
+                out[ref["name"]].append(op)
+        return out
+
+    @staticmethod
+    def run_states(runs: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(running, finished) among each cluster's latest provision Operation in `runs`."""
+        latest = [max(group, key=lambda op: (op["metadata"].get("creationTimestamp") or "", op["metadata"]["name"]))
+                  for group in runs.values() if group]
+        phase = lambda op: (op.get("status") or {}).get("status")  # noqa: E731
+        return ([op for op in latest if phase(op) == "running"],
+                [op for op in latest if operation_model.finished(phase(op))])
+
+    @staticmethod
+    def run_stages(ops: list[dict[str, Any]]) -> str:
+        stages = collections.Counter(((op.get("status") or {}).get("progress") or {}).get("stage") or "?" for op in ops)
+        return " ".join(f"{k}={n}" for k, n in sorted(stages.items())) or "-"
+
+    def inflight(self) -> None:
+        """--in-flight K provisions running (K ProvisionedClusters with desiredState Provisioned, until K
+        provision Operations are `running`), then a second burst (`burst2-NNNN`) timed like the first,
+        as `inflight.*`; how many runs were still running at its last first status. The runs are left
+        running: stop() ends them."""
+        a, r = self.args, self.report
+        k = a.in_flight
+        self.set_phase("inflight")
+        env = self.operator_env()
+        keys = [(self.namespaces[i % a.namespaces], f"inflight-{i:03d}") for i in range(k)]
+        names = {name for _, name in keys}
+        # the runs the limits allow at once (lower than K only when --operator-env set them lower)
+        max_ops = int(float(env.get("FLEETYARD_MAX_OPERATIONS", "4")))
+        per_connection = int(float(env.get("FLEETYARD_MAX_OPERATIONS_PER_CONNECTION", "2")))
+        per_namespace = collections.Counter(ns for ns, _ in keys)
+        at_once = min(k, max_ops, sum(min(per_connection, n) for n in per_namespace.values()))
+        r.line("inflight.limits", f"FLEETYARD_MAX_OPERATIONS={max_ops} FLEETYARD_MAX_OPERATIONS_PER_CONNECTION="
+               f"{per_connection}", f"({at_once} of the {k} runs at once)")
+        if at_once < k:
+            r.warn(f"the operator's limits allow {at_once} of the {k} runs at once (--operator-env)")
+        log(f"inflight: {k} ProvisionedClusters with desiredState Provisioned, until {at_once} provision "
+            "Operations are running")
+        t0, _ = self.create_many(keys, desired_state="Provisioned")
+        failed = [key for key in keys if key in self.book.create_failed]
+        r.line("inflight.runs_create_failed", len(failed))
+        if len(failed) == len(keys):
+            raise BenchError(f"every inflight create failed, e.g. {self.book.create_failed[failed[0]]}")
+        wanted = min(at_once, len(keys) - len(failed))
+        last_log = time.monotonic()
+        while True:
+            runs = self.inflight_runs(names)
+            running, finished = self.run_states(runs)
+            if len(running) >= wanted:
+                break
+            waiting = len(keys) - len(failed) - len(running) - len(finished)
+            if finished and waiting <= 0:  # nothing more will start: some finished before the others ran
+                r.warn(f"inflight: only {len(running)} of {wanted} runs at once, {len(finished)} finished first ("
+                       + ", ".join(sorted({f"{(op.get('status') or {}).get('status')}: "
+                                           f"{((op.get('status') or {}).get('error') or {}).get('message', '')[:120]}"
+                                           for op in finished})) + ")")
+                break
+            self.operator_alive()
+            self.deadline.check(f"waiting for {wanted} provision Operations to be running ({len(running)} running, "
+                                f"{len(finished)} finished)")
+            if time.monotonic() - last_log > 15:
+                last_log = time.monotonic()
+                log(f"inflight: {len(running)}/{wanted} provision Operations running, {len(finished)} finished")
+            time.sleep(1.0)
+        t1 = time.time()
+        r.line("inflight.runs_running_time", t1 - t0,
+               f"s (first create -> {len(running)} provision Operations running)")
+        r.line("inflight.runs_running", len(running), f"(of {k}, when the second burst starts)")
+        r.line("inflight.runs_stages_at_start", self.run_stages(running), "(status.progress.stage)")
+        r.line("inflight.runs_finished_before_burst", len(finished))
+        result = self.burst("inflight", "burst2")
+        running_end, finished_end = self.run_states(self.inflight_runs(names))
+        r.line("inflight.runs_running_at_last_first_status", len(running_end),
+               f"(of {k}; must be {k} for a fair figure; one LIST right after the last first status)")
+        r.line("inflight.runs_stages_at_end", self.run_stages(running_end), "(status.progress.stage)")
+        if len(running_end) < k:
+            r.warn(f"inflight: only {len(running_end)} of {k} Pulumi runs were still running when the second "
+                   f"burst's last first status arrived ({len(finished_end)} finished): the figure is not for {k} in "
+                   "flight (slower runs: e.g. --operator-env FLEETYARD_FAKE_AWS_LATENCY=1)")
+        if self.sampler is not None:
+            self.report_memory(self.sampler, ["inflight"])
+        self.inflight_first_status = result["first_status"]
+        self.inflight_running = len(running_end)
 
     def start_py_spy(self, phase: str) -> list[tuple[str, subprocess.Popen[bytes], pathlib.Path]]:
         """With --py-spy: `py-spy record` of the operator (every thread, idle ones too: where the
@@ -1107,14 +1222,79 @@ class Bench:
         ops = getattr(self, "restart_operations", None)
         if ops is not None:
             r.line("target.restart_operations_created", f"{ops} (must be 0): {'ok' if ops == 0 else 'MISSED'}")
+        inflight = getattr(self, "inflight_first_status", None)
+        if inflight and first and first.get("p99"):
+            ratio = inflight["p99"] / first["p99"]
+            running, k = getattr(self, "inflight_running", 0), self.args.in_flight
+            r.line("target.first_status_p99_inflight_over_burst_p99",
+                   f"{ratio:.2f} (first status p99 {1000 * inflight['p99']:.0f} ms with {running} of {k} Pulumi runs "
+                   f"in flight / {1000 * first['p99']:.0f} ms without) <= 2: {'ok' if ratio <= 2 else 'MISSED'}"
+                   + ("" if running >= k else f" (not {k} runs in flight at the end: see the warning)"))
 
     def stop(self) -> None:
         for thing in (self.watch, self.sampler):
             if thing is not None:
                 thing.stop()
+        if self.env is not None:
+            # the operator first (it starts no run and fails none over while its workers are ended), then its
+            # workers: each runs in its own session (start_new_session, to outlive a dead operator) with the
+            # Pulumi CLI and plugins under it, so stopping the operator leaves them running
+            try:
+                self.env.stop_operator()
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
+            self.stop_leftovers()
         stop_environment(self.env)
+        self.stop_leftovers()
         if self._client is not None:
             self._client.close()
+
+    def leftovers(self) -> list[int]:
+        """Live processes started with this environment's PULUMI_HOME (only the operator gets it: its
+        workers, the Pulumi CLI, language hosts and plugins inherit it), the operator itself excepted."""
+        marker = f"PULUMI_HOME={self.state_dir / 'pulumi-home'}".encode()
+        operator = self.env.operator.pid if self.env is not None and self.env.operator is not None else None
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) in (os.getpid(), operator):
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    environ = f.read().split(b"\0")
+                state = (read_text(f"/proc/{entry}/stat") or "").rpartition(")")[2].split()[:1]
+            except OSError:
+                continue
+            if marker in environ and state != ["Z"]:
+                out.append(int(entry))
+        return out
+
+    def stop_leftovers(self) -> None:
+        """SIGTERM to the processes `leftovers` finds (the operator already stopped), SIGKILL after 5 s;
+        `stop.leftover_processes`: how many there were."""
+        pids = self.leftovers()
+        if not pids:
+            return
+        commands = collections.Counter(
+            " ".join((read_text(f"/proc/{pid}/cmdline") or "?").strip("\0").split("\0")[:3])[:80] for pid in pids)
+        log(f"ending {len(pids)} leftover processes of the operator's runs: "
+            + ", ".join(f"{n}x {c}" for c, n in commands.most_common(6)))
+        prev = self.report.data.get("stop.leftover_processes", 0)
+        self.report.line("stop.leftover_processes", prev + len(pids), "(the operator's workers, Pulumi CLI, plugins; "
+                         "ended by the benchmark)")
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            end = time.monotonic() + 5
+            while pids and time.monotonic() < end:
+                time.sleep(0.2)
+                alive = set(self.leftovers())
+                pids = [p for p in pids if p in alive]
+            if not pids:
+                return
+        self.report.warn(f"leftover processes still alive after SIGKILL: {pids}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1125,6 +1305,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="namespaces, each with one Connection and one Network; the clusters are spread over them")
     p.add_argument("--rest-window", type=float, default=120.0, help="seconds measured at rest")
     p.add_argument("--burst", type=int, default=200, help="new Pending ProvisionedClusters created at once after rest")
+    p.add_argument("--in-flight", type=int, default=0, metavar="K",
+                   help="after the restart: K provisions running (FLEETYARD_MAX_OPERATIONS=K, ..._PER_CONNECTION="
+                        "ceil(K / namespaces) unless --operator-env sets them), then a second --burst timed while "
+                        "they run; 0 skips it")
     p.add_argument("--threads", type=int, default=16, help="parallel clients for the creates and the PATCHes")
     p.add_argument("--health-interval", type=float, default=3600.0, help="FLEETYARD_HEALTH_INTERVAL (s)")
     p.add_argument("--operator-env", action="append", default=[], metavar="KEY=VALUE",
@@ -1152,6 +1336,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.clusters < 1 or args.namespaces < 1 or args.burst < 1:
         p.error("-n, --namespaces and --burst must be >= 1")
+    if args.in_flight < 0:
+        p.error("--in-flight must be >= 0")
     return args
 
 

@@ -728,7 +728,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "successful run unless --keep-state)")
     p.add_argument("--keep-state", action="store_true", help="keep the temp state dir")
     # what the inherited fleet_at_rest.Bench code reads
-    p.set_defaults(burst=0, audit=True, py_spy=None, gdb=None)
+    p.set_defaults(burst=0, audit=True, py_spy=None, gdb=None, in_flight=0)
     args = p.parse_args(argv)
     if args.clusters < 1 or args.namespaces < 1 or args.replicas < 2:
         p.error("--objects and --namespaces must be >= 1, --replicas >= 2")
