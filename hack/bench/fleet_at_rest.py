@@ -335,6 +335,13 @@ class Bench:
         if self.sampler is not None:
             self.sampler.phase = phase
 
+    def hold(self, seconds: float) -> None:
+        """`seconds` of doing nothing but checking that the operator lives."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.operator_alive()
+            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+
     def operator_alive(self) -> None:
         assert self.env is not None
         if self.env.operator is None or not self.env.operator.alive():
@@ -642,10 +649,7 @@ class Bench:
         t0 = time.time()
         cpu0 = self.cpu()
         req0 = request_counts(self.scrape())
-        end = time.monotonic() + a.rest_window
-        while time.monotonic() < end:
-            self.operator_alive()
-            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+        self.hold(a.rest_window)
         req1 = request_counts(self.scrape())
         cpu1 = self.cpu()
         t1 = time.time()

@@ -423,10 +423,7 @@ class Bench(fleet_at_rest.Bench):
         t0 = time.time()
         cpu0 = self.cpu()
         req0 = request_counts(self.scrape())
-        end = time.monotonic() + a.rest_window
-        while time.monotonic() < end:
-            self.operator_alive()
-            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+        self.hold(a.rest_window)
         req1 = request_counts(self.scrape())
         cpu1 = self.cpu()
         t1 = time.time()
