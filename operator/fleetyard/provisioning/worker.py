@@ -181,7 +181,19 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _session_priority() -> None:
+    """Give this worker's session the niceness the runner started it with. With the kernel's
+    autogroups (on by default) CPU time is shared between sessions first, and the runner starts each
+    worker in a session of its own: the process niceness alone would leave 20 runs 20 full shares."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(os.nice(0)))
+    except OSError:
+        pass  # no autogroups here: the process niceness is what counts
+
+
 def main() -> int:
+    _session_priority()
     job = job_mod.Job.from_json(sys.stdin.read())
     channel = Channel(os.fdopen(os.dup(1), "w"))
     os.dup2(2, 1)  # whatever else prints goes to stderr, never into the protocol
