@@ -464,21 +464,22 @@ class Bench:
         self.report_audit()
         self.report_summary()
 
-    def start_environment(self) -> None:
+    def start_environment(self, with_operator: bool = True) -> None:
         """benchlib.start_environment, with the apiserver audit log (by client, for attribution)."""
         removed = environment.reset_state(self.state_dir)
         if removed:
             log(f"removed a previous environment's state from {self.state_dir}: {', '.join(removed)}")
         self.audit_path.unlink(missing_ok=True)
         t0 = time.monotonic()
-        log("starting the local environment (apiserver, etcd, workload cluster, moto, webhooks, operator)")
+        log("starting the local environment (apiserver, etcd, workload cluster, moto, webhooks"
+            + (", operator)" if with_operator else ")"))
         self.env = environment.Environment(self.state_dir, self.operator_env())
         if self.args.audit:
             policy = self.state_dir / "audit-policy.yaml"
             policy.write_text(AUDIT_POLICY)
             self.env.control_plane.extra_args += [f"--audit-policy-file={policy}",
                                                   f"--audit-log-path={self.audit_path}", "--audit-log-mode=batch"]
-        self.env.start(with_api=False)
+        self.env.start(with_operator=with_operator, with_api=False)
         self.report.line("env.start_time", time.monotonic() - t0, "s")
 
     def setup_connections_and_networks(self) -> None:

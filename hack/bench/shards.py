@@ -51,9 +51,9 @@ import fleet_at_rest
 from benchlib import (BenchError, MemorySampler, Watcher, cpu_seconds, log, machine_cpu, operator_env_overrides,
                       parse_time, read_text, report_machine, report_operator_log, rss_kib, run_main, scrape_url,
                       tree_cpu_seconds)
-from fleet_at_rest import AUDIT_POLICY, MiB, category, code_version, read_audit, request_counts
+from fleet_at_rest import MiB, category, code_version, read_audit, request_counts
 from fleetyard.controllers import shards
-from fleetyard.devenv import chart, environment, operator_process, processes, provisioning
+from fleetyard.devenv import chart, operator_process, processes, provisioning
 from fleetyard.kube import leases
 from fleetyard.models import kinds
 
@@ -138,21 +138,9 @@ class Bench(fleet_at_rest.Bench):
     def live(self) -> list[str]:
         return [n for n in self.names if n in self.replicas and n not in self.killed]
 
-    def start_environment(self) -> None:
+    def start_environment(self, with_operator: bool = False) -> None:
         """fleet_at_rest's environment (audit log) without the devenv's operator, then the replicas."""
-        removed = environment.reset_state(self.state_dir)
-        if removed:
-            log(f"removed a previous environment's state from {self.state_dir}: {', '.join(removed)}")
-        self.audit_path.unlink(missing_ok=True)
-        t0 = time.monotonic()
-        log("starting the local environment (apiserver, etcd, workload cluster, moto, webhooks)")
-        self.env = environment.Environment(self.state_dir, self.operator_env())
-        policy = self.state_dir / "audit-policy.yaml"
-        policy.write_text(AUDIT_POLICY)
-        self.env.control_plane.extra_args += [f"--audit-policy-file={policy}",
-                                              f"--audit-log-path={self.audit_path}", "--audit-log-mode=batch"]
-        self.env.start(with_operator=False, with_api=False)
-        self.report.line("env.start_time", time.monotonic() - t0, "s")
+        super().start_environment(with_operator)
         t1 = time.monotonic()
         for name in self.names:
             self.start_replica(name)
